@@ -1,0 +1,42 @@
+# sovtrain: `make smoke` runs the main job, `make test` the whole suite. Both set up .venv first.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-complete
+SMOKE_RECIPE ?= recipes/pretrain/finance-smoke.yaml
+# torch is pinned to the CPU wheel on disk; deepspeed builds against it without isolation.
+TORCH_PIN := torch==2.13.0
+DEEPSPEED_PIN := deepspeed==0.19.8
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: setup smoke test test-fast lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) install "$(TORCH_PIN)" setuptools wheel
+	$(PIP) install --no-build-isolation "$(DEEPSPEED_PIN)"
+	$(PIP) install -e ".[dev]"
+	@touch $@
+	@echo "setup complete: $(BIN)/sovtrain"
+
+smoke: setup
+	$(BIN)/sovtrain train $(SMOKE_RECIPE) --nproc 2
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+test-fast: setup
+	$(BIN)/python -m pytest tests -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: setup
+	$(BIN)/python bench/step_time.py
+
+clean:
+	rm -rf runs .pytest_cache

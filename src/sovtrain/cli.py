@@ -1,0 +1,184 @@
+"""`sovtrain` command line: thin typer commands over the packages.
+
+Exit codes: 0 ok, 2 bad input, 3 refused by policy, 4 training diverged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from sovtrain.errors import SovtrainError
+
+app = typer.Typer(
+    help="sovtrain: train bilingual sovereign domain models from one recipe.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+recipe_app = typer.Typer(help="Validate and inspect recipes.", no_args_is_help=True)
+data_app = typer.Typer(help="Prepare tokenizer and packed token shards.", no_args_is_help=True)
+app.add_typer(recipe_app, name="recipe")
+app.add_typer(data_app, name="data")
+console = Console(stderr=True)
+
+RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file (see recipes/).")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a field: --set train.optimizer.lr=3e-4 (repeatable)."),
+]
+
+
+def _setup_logging() -> None:
+    """Concise logs: INFO from rank 0 only, libraries at WARNING, plain lines when piped."""
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    import torch
+
+    if not torch.cuda.is_available():
+        os.environ.setdefault("DS_ACCELERATOR", "cpu")  # skips DeepSpeed's probing warning
+    rank = int(os.environ.get("RANK", os.environ.get("SLURM_PROCID", "0")))
+    level = logging.INFO if rank == 0 else logging.WARNING
+    if console.is_terminal:
+        from rich.logging import RichHandler
+
+        handler: logging.Handler = RichHandler(console=console, show_path=False, markup=False)
+        fmt = "%(message)s"
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        fmt = f"%(asctime)s [rank {rank}] %(levelname)s %(message)s"
+    logging.basicConfig(level=level, format=fmt, handlers=[handler], force=True)
+    for noisy in ("DeepSpeed", "deepspeed", "torch.distributed", "alembic", "mlflow"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(recipe: Path, overrides: list[str] | None):
+    from sovtrain.recipe import load_recipe
+
+    return load_recipe(recipe, overrides or [])
+
+
+@recipe_app.command("validate")
+def recipe_validate(recipe: RecipeArg, set_: SetOpt = None) -> None:
+    """Check a recipe against the schema; print its digest if valid."""
+    loaded = _load(recipe, set_)
+    console.print(f"[green]ok[/green] {recipe} digest={loaded.digest[:16]}")
+
+
+@recipe_app.command("show")
+def recipe_show(
+    recipe: Annotated[Path | None, typer.Argument(help="Recipe YAML file.")] = None,
+    set_: SetOpt = None,
+    schema: Annotated[bool, typer.Option(help="Print the JSON schema instead.")] = False,
+) -> None:
+    """Print the fully resolved recipe (extends, overrides and defaults applied)."""
+    if schema:
+        from sovtrain.recipe import Recipe
+
+        typer.echo(json.dumps(Recipe.model_json_schema(), indent=2))
+        return
+    if recipe is None:
+        raise SovtrainError("give a RECIPE, or --schema")
+    typer.echo(_load(recipe, set_).resolved_yaml())
+
+
+@data_app.command("prepare")
+def data_prepare(recipe: RecipeArg, set_: SetOpt = None) -> None:
+    """Generate/read the corpus, train the tokenizer, pack shards (no-op when up to date)."""
+    from sovtrain.data.prepare import prepare
+
+    prepared = prepare(_load(recipe, set_).recipe)
+    verb = "reused" if prepared.reused else "wrote"
+    counts = {s: 0 for s in ("train", "heldout")}
+    for shard in prepared.manifest["shards"]:
+        counts[shard["split"]] += shard["sequences"]
+    console.print(
+        f"{verb} {prepared.shards_uri}: {counts['train']} train / {counts['heldout']} held-out "
+        f"sequences of {prepared.manifest['seq_len']} tokens; tokenizer {prepared.tokenizer_uri}"
+    )
+
+
+@app.command()
+def train(
+    recipe: RecipeArg,
+    set_: SetOpt = None,
+    resume: Annotated[
+        str, typer.Option(help="auto: newest verified checkpoint; never; or a checkpoint URI.")
+    ] = "auto",
+    nproc: Annotated[
+        int, typer.Option(help="Start N local data-parallel processes (via torchrun).")
+    ] = 1,
+    peak_tflops: Annotated[
+        float | None, typer.Option(help="Peak TFLOPS per device for MFU (default: table/probe).")
+    ] = None,
+) -> None:
+    """Pre-train a model with DeepSpeed. Rerunning the same command continues the run."""
+    loaded = _load(recipe, set_)  # validate before spawning anything
+    from sovtrain.train.launch import in_distributed_launch, relaunch_with_torchrun
+
+    if nproc > 1 and not in_distributed_launch():
+        relaunch_with_torchrun(nproc)
+    from sovtrain.train.report import print_summary
+    from sovtrain.train.session import run_training
+
+    session, summary = run_training(loaded, resume=resume, peak_tflops=peak_tflops)
+    if session.ctx.is_main:
+        print_summary(session, summary)
+
+
+@app.command()
+def flops(
+    recipe: RecipeArg,
+    set_: SetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    gpus: Annotated[int | None, typer.Option(help="Devices for the wall-time estimate.")] = None,
+    device: Annotated[str, typer.Option(help="Device type: h100, h200, h800, h20, ...")] = "h100",
+    tokens: Annotated[float | None, typer.Option(help="Training tokens D.")] = None,
+    mfu: Annotated[float, typer.Option(help="Assumed model FLOPs utilisation.")] = 0.4,
+) -> None:
+    """Parameters and training FLOPs per token; with --gpus/--tokens, wall time and GPU-hours."""
+    from sovtrain.model.build import build_config
+    from sovtrain.model.flops import estimate_wall_time, model_cost
+    from sovtrain.model.peak import lookup_tflops
+
+    r = _load(recipe, set_).recipe
+    cost = model_cost(build_config(r.model, r.tokenizer.vocab_size), r.train.seq_len)
+    out: dict[str, float | int | str] = {
+        "params": cost.params,
+        "flops_per_token": cost.flops_per_token,
+        "seq_len": cost.seq_len,
+    }
+    if gpus and tokens:
+        try:
+            peak = lookup_tflops(device, r.train.precision) * 1e12
+        except KeyError as err:
+            raise SovtrainError(str(err)) from None
+        out.update(device=device, gpus=gpus, tokens=tokens, mfu=mfu)
+        out.update(estimate_wall_time(cost, tokens, gpus, peak, mfu))
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        text = f"{value:,.4g}" if isinstance(value, float) else f"{value:,}" if isinstance(
+            value, int) else value
+        typer.echo(f"{key:>18}: {text}")
+
+
+def main() -> None:
+    _setup_logging()
+    try:
+        app()
+    except SovtrainError as err:
+        from rich.markup import escape
+
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
+        sys.exit(err.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Error types that map to the CLI's exit codes (0 ok, 2 bad input, 3 refused by policy).
+
+Raising one of these means "the user can fix this": the CLI prints the message without a
+traceback. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class SovtrainError(Exception):
+    """Base class: a problem the user can act on."""
+
+    exit_code = 2
+
+
+class RecipeError(SovtrainError):
+    """A recipe file or override is malformed; the message names the file and field."""
+
+
+class DataError(SovtrainError):
+    """Prepared data is missing, stale or corrupt."""
+
+
+class CheckpointError(SovtrainError):
+    """A checkpoint is missing, incomplete or fails verification."""
+
+
+class TrainingDiverged(SovtrainError):
+    """The loss became NaN or infinite; training stopped before writing a bad checkpoint."""
+
+    exit_code = 4
+
+
+class PolicyRefused(SovtrainError):
+    """A storage or compute action is not allowed by the residency policy."""
+
+    exit_code = 3

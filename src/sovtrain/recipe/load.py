@@ -1,0 +1,172 @@
+"""Load a recipe: YAML -> `extends` chain -> `--set` overrides -> `${...}` references -> schema.
+
+The resolved recipe (every default filled in) is what runs, what is logged to MLflow and what
+the digest covers, so two runs with equal digests trained the same job.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from sovtrain.errors import RecipeError
+from sovtrain.recipe.schema import Recipe
+
+_REF_RE = re.compile(r"\$\{([a-z_]+(?:\.[a-z_]+)+)\}")
+_MAX_EXTENDS_DEPTH = 8
+
+
+@dataclass(frozen=True)
+class LoadedRecipe:
+    """A validated recipe plus where it came from."""
+
+    recipe: Recipe
+    path: Path
+    digest: str
+
+    def resolved_dict(self) -> dict[str, Any]:
+        return self.recipe.model_dump(mode="json")
+
+    def resolved_yaml(self) -> str:
+        return yaml.safe_dump(self.resolved_dict(), sort_keys=False, allow_unicode=True)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> LoadedRecipe:
+    """Read, compose, override, resolve and validate the recipe at `path`."""
+    path = Path(path)
+    raw = _read_with_extends(path, depth=0)
+    for override in overrides or []:
+        _apply_override(raw, override, path)
+    raw = _resolve_references(raw, path)
+    try:
+        recipe = Recipe.model_validate(raw)
+    except ValidationError as err:
+        raise RecipeError(format_validation_error(err, path)) from None
+    return LoadedRecipe(recipe=recipe, path=path, digest=recipe_digest(recipe))
+
+
+def recipe_digest(recipe: Recipe) -> str:
+    """sha256 of the canonical JSON of the resolved recipe."""
+    canonical = json.dumps(recipe.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def format_validation_error(err: ValidationError, path: Path) -> str:
+    """One line per problem: `file: dotted.field: what was expected (got ...)`."""
+    lines = [f"{path}: invalid recipe ({err.error_count()} problem(s))"]
+    for problem in err.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "<root>"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; see `sovtrain recipe show --schema`)"
+        got = problem.get("input")
+        got_text = "" if problem["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
+        lines.append(f"  {path}: {where}: {message}{got_text}")
+    return "\n".join(lines)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise RecipeError(f"{path}: recipe file not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise RecipeError(f"{path}: not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RecipeError(f"{path}: a recipe must be a mapping at the top level")
+    return data
+
+
+def _read_with_extends(path: Path, depth: int) -> dict[str, Any]:
+    """Read `path`; if it `extends:` a base (relative to itself), deep-merge over that base."""
+    if depth > _MAX_EXTENDS_DEPTH:
+        raise RecipeError(f"{path}: `extends` chain deeper than {_MAX_EXTENDS_DEPTH} (a cycle?)")
+    data = _read_yaml(path)
+    base_ref = data.pop("extends", None)
+    if base_ref is None:
+        return data
+    if not isinstance(base_ref, str):
+        raise RecipeError(f"{path}: extends: expected a relative path string")
+    base = _read_with_extends((path.parent / base_ref).resolve(), depth + 1)
+    return deep_merge(base, data)
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in `over` replaces what `base` had."""
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
+    """Apply `a.b.c=value`; the value is parsed as YAML so `3e-4`, `true`, `[1,2]` keep types."""
+    key, sep, text = override.partition("=")
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise RecipeError(f"{path}: override {override!r}: expected dotted.key=value")
+    try:
+        value = yaml.safe_load(text) if text else ""
+    except yaml.YAMLError:
+        value = text
+    node = raw
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise RecipeError(f"{path}: override {override!r}: {part!r} is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _lookup(raw: dict[str, Any], dotted: str) -> Any:
+    node: Any = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _resolve_references(raw: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Replace `${section.field}` in strings with that field's value (after defaults)."""
+    defaults = {
+        "run": {"output_uri": "runs/${run.name}"},
+        "data": {"prepared_uri": "${run.output_uri}/data"},
+    }
+    merged = deep_merge(defaults, raw)
+
+    def substitute(text: str, seen: tuple[str, ...]) -> str:
+        def one(match: re.Match[str]) -> str:
+            ref = match.group(1)
+            if ref in seen:
+                raise RecipeError(f"{path}: circular reference ${{{ref}}}")
+            value = _lookup(merged, ref)
+            if value is None or isinstance(value, dict | list):
+                raise RecipeError(f"{path}: ${{{ref}}} does not name a scalar field")
+            return substitute(str(value), (*seen, ref))
+
+        return _REF_RE.sub(one, text)
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            return substitute(node, ())
+        return node
+
+    return walk(merged)

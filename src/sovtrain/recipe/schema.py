@@ -1,0 +1,207 @@
+"""The recipe schema: every field a training job can set, typed and validated.
+
+Field names here are a contract (dashboards, Slurm templates and later tools read them):
+`run.name`, `run.seed`, `run.output_uri`, `model.arch`, `model.config`, `model.init_from`,
+`train.seq_len`, `train.max_steps`, `checkpoint.interval_steps`, `tracking.uri`,
+`tracking.experiment`. Rename nothing without a migration.
+
+Every model forbids unknown keys so that a typo (`trian.lr`) fails loudly instead of being
+silently ignored and costing a cluster run.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class Section(BaseModel):
+    """Base for every recipe section: strict keys, validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RunSection(Section):
+    name: str = Field(description="Run name: letters, digits, '.', '_' or '-' (max 64).")
+    seed: int = Field(1234, ge=0, description="Global seed; data order and init derive from it.")
+    output_uri: str = Field(
+        "runs/${run.name}",
+        description="Where the run writes data, checkpoints and exports (path or storage URI).",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        # Run names end up in paths, MLflow and Slurm job names: keep them boring.
+        if not _NAME_RE.match(value):
+            raise ValueError("must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+        return value
+
+
+class ModelSection(Section):
+    arch: str = Field(description="A transformers model_type, e.g. 'llama' or 'qwen2'.")
+    config: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the transformers config."
+    )
+    init_from: str | None = Field(None, description="Checkpoint or HF directory to start from.")
+    attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
+
+    @field_validator("arch")
+    @classmethod
+    def _known_arch(cls, value: str) -> str:
+        from transformers import CONFIG_MAPPING
+
+        if value not in CONFIG_MAPPING:
+            raise ValueError(f"unknown transformers model_type {value!r}")
+        return value
+
+
+class TokenizerSection(Section):
+    vocab_size: int = Field(8192, ge=260, le=262144)
+    train_chars: int = Field(
+        20_000_000, ge=10_000, description="Characters of corpus sampled to train the BPE."
+    )
+    special_tokens: list[str] = Field(
+        default_factory=lambda: ["<|endoftext|>", "<|pad|>", "<|im_start|>", "<|im_end|>"]
+    )
+
+
+class SyntheticSource(Section):
+    kind: Literal["synthetic"] = "synthetic"
+    domain: Literal["finance", "logistics"] = "finance"
+    card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
+    documents: int = Field(20_000, ge=10)
+    languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
+        default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
+    )
+
+
+class DataSection(Section):
+    source: SyntheticSource = Field(default_factory=SyntheticSource)
+    prepared_uri: str = Field(
+        "${run.output_uri}/data", description="Where tokenizer/ and shards/ are written."
+    )
+    heldout_fraction: float = Field(0.02, gt=0.0, lt=0.5)
+    shard_sequences: int = Field(4096, ge=16, description="Sequences per packed shard file.")
+
+
+class OptimizerSection(Section):
+    lr: float = Field(3e-4, gt=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1)
+    weight_decay: float = Field(0.1, ge=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = Field(1e-8, gt=0)
+    warmup_steps: int = Field(100, ge=0)
+
+
+class TrainSection(Section):
+    seq_len: int = Field(2048, ge=8)
+    micro_batch: int = Field(1, ge=1, description="Sequences per device per micro step.")
+    global_batch_sequences: int | None = Field(None, ge=1)
+    global_batch_tokens: int | None = Field(None, ge=8)
+    max_steps: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
+    grad_clip: float = Field(1.0, ge=0, description="Max global grad norm; 0 disables.")
+    precision: Literal["bf16", "fp16", "fp32"] = "bf16"
+    log_interval: int = Field(10, ge=1)
+    eval_interval: int = Field(100, ge=1)
+    eval_batches: int = Field(8, ge=1)
+
+    @model_validator(mode="after")
+    def _one_batch_and_one_horizon(self) -> TrainSection:
+        if (self.global_batch_sequences is None) == (self.global_batch_tokens is None):
+            raise ValueError("set exactly one of global_batch_sequences or global_batch_tokens")
+        if (self.max_steps is None) == (self.max_tokens is None):
+            raise ValueError("set exactly one of max_steps or max_tokens")
+        if self.global_batch_tokens is not None and self.global_batch_tokens % self.seq_len:
+            raise ValueError("global_batch_tokens must be a multiple of seq_len")
+        return self
+
+    @property
+    def sequences_per_step(self) -> int:
+        if self.global_batch_sequences is not None:
+            return self.global_batch_sequences
+        assert self.global_batch_tokens is not None
+        return self.global_batch_tokens // self.seq_len
+
+    @property
+    def tokens_per_step(self) -> int:
+        return self.sequences_per_step * self.seq_len
+
+    @property
+    def total_steps(self) -> int:
+        if self.max_steps is not None:
+            return self.max_steps
+        assert self.max_tokens is not None
+        return -(-self.max_tokens // self.tokens_per_step)
+
+    def grad_accumulation(self, world_size: int) -> int:
+        """Micro steps per optimizer step so that the global batch holds at any world size."""
+        per_micro = self.micro_batch * world_size
+        if self.sequences_per_step % per_micro:
+            raise ValueError(
+                f"global batch of {self.sequences_per_step} sequences is not divisible by "
+                f"micro_batch ({self.micro_batch}) x world size ({world_size})"
+            )
+        return self.sequences_per_step // per_micro
+
+
+class OffloadSection(Section):
+    optimizer: Literal["none", "cpu"] = "none"
+    params: Literal["none", "cpu"] = "none"
+
+
+class DeepSpeedSection(Section):
+    zero_stage: Literal[0, 1, 2, 3] = 2
+    offload: OffloadSection = Field(default_factory=OffloadSection)
+    activation_checkpointing: bool = False
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Raw DeepSpeed config keys merged last."
+    )
+
+
+class CheckpointSection(Section):
+    interval_steps: int = Field(1000, ge=1)
+    keep_last: int = Field(3, ge=1, description="Verified checkpoints kept; older are pruned.")
+    save_final: bool = True
+
+
+class TrackingSection(Section):
+    enabled: bool = True
+    uri: str | None = Field(None, description="MLflow tracking URI; default: sqlite in the run.")
+    experiment: str = "sovtrain"
+    queue_size: int = Field(10_000, ge=16)
+
+
+class Recipe(Section):
+    """A whole training job."""
+
+    run: RunSection
+    model: ModelSection
+    tokenizer: TokenizerSection = Field(default_factory=TokenizerSection)
+    data: DataSection = Field(default_factory=DataSection)
+    train: TrainSection
+    deepspeed: DeepSpeedSection = Field(default_factory=DeepSpeedSection)
+    checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
+    tracking: TrackingSection = Field(default_factory=TrackingSection)
+
+    @model_validator(mode="after")
+    def _vocab_fits_model(self) -> Recipe:
+        model_vocab = self.model.config.get("vocab_size")
+        if model_vocab is not None and model_vocab < self.tokenizer.vocab_size:
+            raise ValueError(
+                f"model.config.vocab_size ({model_vocab}) is smaller than "
+                f"tokenizer.vocab_size ({self.tokenizer.vocab_size})"
+            )
+        max_pos = self.model.config.get("max_position_embeddings")
+        if max_pos is not None and max_pos < self.train.seq_len:
+            raise ValueError(
+                f"train.seq_len ({self.train.seq_len}) exceeds "
+                f"model.config.max_position_embeddings ({max_pos})"
+            )
+        return self

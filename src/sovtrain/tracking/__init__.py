@@ -1,0 +1,5 @@
+"""Experiment tracking (MLflow): run lifecycle, async metrics, artifacts."""
+
+from sovtrain.tracking.mlflow_run import MlflowTracker, NullTracker, default_tracking_uri, flatten
+
+__all__ = ["MlflowTracker", "NullTracker", "default_tracking_uri", "flatten"]

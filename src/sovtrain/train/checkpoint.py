@@ -1,0 +1,261 @@
+"""Atomic, verified checkpoints: DeepSpeed state plus ours, under one manifest.
+
+    <output_uri>/checkpoints/
+        step_00001000/
+            <DeepSpeed files>            model + ZeRO optimizer partitions (per rank)
+            sovtrain_state.json          step, tokens, sampler position, recipe digest, run id
+            sovtrain_rng_rank00000.pt    per-rank RNG states
+            manifest.json                sha256 + bytes of every file above; written last
+        latest                           names the newest step directory; moved last
+
+Why it is safe to kill at any instant: on a local or shared filesystem every rank writes
+into `.staging/step_X/`, rank 0 writes the manifest, then renames the directory into place
+(one atomic rename) and only then rewrites `latest`. On object storage (no rename) files are
+uploaded first and the manifest last; a directory without a manifest that verifies is never
+a checkpoint. `--resume auto` scans from the newest step down and takes the first directory
+whose manifest verifies, so a torn write costs at most one interval of work, never a run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sovtrain import storage
+from sovtrain.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+STATE = "sovtrain_state.json"
+LATEST = "latest"
+_PURPOSE = "checkpoint"
+
+
+def checkpoints_root(output_uri: str) -> str:
+    return storage.join(output_uri, "checkpoints")
+
+
+def step_name(step: int) -> str:
+    return f"step_{step:08d}"
+
+
+def _step_of(name: str) -> int | None:
+    if name.startswith("step_") and name[5:].isdigit():
+        return int(name[5:])
+    return None
+
+
+@dataclass(frozen=True)
+class SavedCheckpoint:
+    step: int
+    uri: str
+    bytes: int
+    manifest_digest: str
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _describe_files(root: Path) -> dict[str, dict[str, Any]]:
+    return {
+        p.relative_to(root).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+def _stream_digest(uri: str) -> tuple[int, str]:
+    """(bytes, sha256) of a stored file, read in blocks: checkpoints can be tens of GB."""
+    digest, size = hashlib.sha256(), 0
+    with storage.open_uri(uri, "rb", purpose=_PURPOSE) as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+            size += len(block)
+    return size, digest.hexdigest()
+
+
+def rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class CheckpointStore:
+    """Saves and finds checkpoints under `<output_uri>/checkpoints`; collective across ranks."""
+
+    def __init__(self, root: str, rank: int, world_size: int, keep_last: int = 3) -> None:
+        self.root = root
+        self.rank = rank
+        self.world_size = world_size
+        self.keep_last = keep_last
+        self._local_root = storage.local_path(self.root)
+
+    # ---------------------------------------------------------------- saving
+    def save(self, engine: Any, state: dict[str, Any]) -> SavedCheckpoint:
+        """Write a checkpoint of `engine` plus `state` (which must hold 'step'); all ranks call."""
+        step = int(state["step"])
+        name = step_name(step)
+        staging_parent = self._staging_parent()
+        stage = staging_parent / name
+        if self.rank == 0 and stage.exists():
+            shutil.rmtree(stage)
+        self._barrier()
+        engine.save_checkpoint(str(staging_parent), tag=name, save_latest=False)
+        torch.save(rng_state(), stage / f"sovtrain_rng_rank{self.rank:05d}.pt")
+        if self.rank == 0:
+            (stage / STATE).write_text(json.dumps(state, indent=2, sort_keys=True))
+        self._barrier()
+        files = self._gather_file_descriptions(stage)
+        saved = None
+        if self.rank == 0:
+            saved = self._publish(stage, name, step, files)
+            self._prune()
+        self._barrier()
+        if self._local_root is None:
+            shutil.rmtree(staging_parent, ignore_errors=True)
+        return self._broadcast(saved)
+
+    def _staging_parent(self) -> Path:
+        if self._local_root is not None:
+            path = self._local_root / ".staging"
+            path.mkdir(parents=True, exist_ok=True)
+            return path
+        return Path(tempfile.mkdtemp(prefix=f"sovtrain-ckpt-r{self.rank}-"))
+
+    def _gather_file_descriptions(self, stage: Path) -> dict[str, dict[str, Any]]:
+        """Shared filesystem: rank 0 sees every file. Object store: each rank hashes its own."""
+        if self._local_root is not None:
+            return _describe_files(stage) if self.rank == 0 else {}
+        if self.rank != 0:
+            storage.put_dir(stage, storage.join(self.root, stage.name), purpose=_PURPOSE)
+        own = _describe_files(stage)
+        if self.world_size == 1 or not dist.is_initialized():
+            return own
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, own)
+        return {k: v for part in gathered for k, v in part.items()}
+
+    def _publish(
+        self, stage: Path, name: str, step: int, files: dict[str, dict[str, Any]]
+    ) -> SavedCheckpoint:
+        manifest = {"step": step, "files": files}
+        text = json.dumps(manifest, indent=2, sort_keys=True)
+        final = storage.join(self.root, name)
+        if self._local_root is not None:
+            storage.write_text_atomic(str(stage / MANIFEST), text, purpose=_PURPOSE)
+            if storage.exists(final, purpose=_PURPOSE):
+                storage.remove(final, purpose=_PURPOSE, recursive=True)
+            storage.rename(str(stage), final, purpose=_PURPOSE)
+        else:
+            storage.put_dir(stage, final, purpose=_PURPOSE)
+            storage.write_text_atomic(storage.join(final, MANIFEST), text, purpose=_PURPOSE)
+        storage.write_text_atomic(storage.join(self.root, LATEST), name, purpose=_PURPOSE)
+        total = sum(f["bytes"] for f in files.values())
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        log.info("checkpoint %s written (%.1f MB)", final, total / 1e6)
+        return SavedCheckpoint(step, final, total, digest)
+
+    def _prune(self) -> None:
+        steps = sorted(s for s in (_step_of(n) for n in self._list()) if s is not None)
+        for old in steps[: -self.keep_last]:
+            storage.remove(storage.join(self.root, step_name(old)), purpose=_PURPOSE, recursive=True)
+
+    # ---------------------------------------------------------------- finding
+    def _list(self) -> list[str]:
+        return storage.listdir(self.root, purpose=_PURPOSE)
+
+    def verify(self, name: str) -> bool:
+        """True iff `name` has a manifest and every listed file matches its size and sha256."""
+        uri = storage.join(self.root, name)
+        manifest_uri = storage.join(uri, MANIFEST)
+        if not storage.exists(manifest_uri, purpose=_PURPOSE):
+            return False
+        try:
+            manifest = json.loads(storage.read_text(manifest_uri, purpose=_PURPOSE))
+            for rel, meta in manifest["files"].items():
+                size, digest = _stream_digest(storage.join(uri, rel))
+                if size != meta["bytes"] or digest != meta["sha256"]:
+                    log.warning("checkpoint %s: %s does not match its manifest", name, rel)
+                    return False
+        except (OSError, ValueError, KeyError) as err:
+            log.warning("checkpoint %s unreadable: %s", name, err)
+            return False
+        return True
+
+    def verified(self, name: str) -> bool:
+        """Collective `verify`: rank 0 hashes, every rank gets the verdict."""
+        return bool(self._broadcast(self.verify(name) if self.rank == 0 else None))
+
+    def newest_verified(self) -> str | None:
+        """Name of the newest checkpoint whose manifest verifies (rank 0 decides, all agree)."""
+        choice = None
+        if self.rank == 0:
+            names = sorted((n for n in self._list() if _step_of(n) is not None), reverse=True)
+            choice = next((n for n in names if self.verify(n)), None)
+        return self._broadcast(choice)
+
+    # ---------------------------------------------------------------- loading
+    def load(self, engine: Any, name: str) -> dict[str, Any]:
+        """Load DeepSpeed + our state from checkpoint `name`; returns the sovtrain state."""
+        uri = storage.join(self.root, name)
+        if self._local_root is not None:
+            parent, cleanup = self._local_root, None
+        else:
+            cleanup = Path(tempfile.mkdtemp(prefix="sovtrain-resume-"))
+            storage.get_dir(uri, cleanup / name, purpose=_PURPOSE)
+            parent = cleanup
+        try:
+            load_path, _ = engine.load_checkpoint(str(parent), tag=name)
+            if load_path is None:
+                raise CheckpointError(f"DeepSpeed could not load checkpoint {uri}")
+            state = json.loads((parent / name / STATE).read_text())
+            rng_file = parent / name / f"sovtrain_rng_rank{self.rank:05d}.pt"
+            if rng_file.exists():
+                restore_rng(torch.load(rng_file, weights_only=False))
+            else:
+                log.warning("no RNG state for rank %d in %s (world size changed?)", self.rank, uri)
+        finally:
+            if cleanup is not None:
+                shutil.rmtree(cleanup, ignore_errors=True)
+        return state
+
+    # ---------------------------------------------------------------- collectives
+    def _barrier(self) -> None:
+        if self.world_size > 1 and dist.is_initialized():
+            dist.barrier()
+
+    def _broadcast(self, value: Any) -> Any:
+        if self.world_size == 1 or not dist.is_initialized():
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]

@@ -1,0 +1,216 @@
+"""The step loop: get batch -> forward -> backward -> step; every N steps, report.
+
+Everything that is not the loop (checkpoint cadence, eval, tracking) is a small method the
+loop calls at a step boundary. Nothing in `train_step` reads a device value back to the
+host, so on a GPU the CPU runs ahead and keeps the device queue full.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from sovtrain.data.loader import BatchLoader, PackedDataset, StreamSampler, fixed_batches
+from sovtrain.errors import TrainingDiverged
+from sovtrain.recipe.load import LoadedRecipe
+from sovtrain.train.checkpoint import CheckpointStore, SavedCheckpoint
+from sovtrain.train.dist import DistContext
+from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
+from sovtrain.tracking import NullTracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainState:
+    """What a checkpoint must carry besides weights and optimizer state."""
+
+    step: int = 0
+    tokens_seen: int = 0
+    data_position: int = 0
+    recipe_digest: str = ""
+    mlflow_run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RunSummary:
+    final_step: int
+    tokens_seen: int
+    train_loss: float
+    eval_loss: float
+    tokens_per_s: float
+    mfu: float
+    last_checkpoint: SavedCheckpoint | None
+    losses: list[tuple[int, float]] = field(default_factory=list)
+
+
+class Trainer:
+    """Owns one DeepSpeed engine and drives it to `train.total_steps`."""
+
+    def __init__(
+        self,
+        loaded: LoadedRecipe,
+        ctx: DistContext,
+        engine: Any,
+        shards_uri: str,
+        store: CheckpointStore,
+        state: TrainState,
+        meter: ThroughputMeter,
+        tracker: NullTracker,
+    ) -> None:
+        self.recipe = loaded.recipe
+        self.ctx = ctx
+        self.engine = engine
+        self.store = store
+        self.state = state
+        self.meter = meter
+        self.tracker = tracker
+        train = self.recipe.train
+        self.accumulation = train.grad_accumulation(ctx.world_size)
+        self.total_steps = train.total_steps
+        self.heldout = PackedDataset(shards_uri, "heldout")
+        dataset = PackedDataset(shards_uri, "train")
+        sampler = StreamSampler(
+            len(dataset), self.recipe.run.seed, ctx.rank, ctx.world_size, train.micro_batch,
+            position=state.data_position,
+        )
+        self.loader = BatchLoader(dataset, sampler, ctx.device)
+        self.accumulator = DeviceAccumulator(ctx.device)
+        self.losses: list[tuple[int, float]] = []
+        self._rates: list[dict[str, float]] = []
+        self._last_saved: SavedCheckpoint | None = None
+
+    # ------------------------------------------------------------------ the loop
+    def train_step(self) -> None:
+        """One optimizer step: `accumulation` micro batches, no host sync."""
+        for _ in range(self.accumulation):
+            ids = self.loader.next()
+            loss = self.engine(input_ids=ids, labels=ids, use_cache=False).loss
+            self.engine.backward(loss)
+            self.engine.step()
+            self.accumulator.add(loss)
+        self.state.step += 1
+        self.state.tokens_seen += self.recipe.train.tokens_per_step
+        self.state.data_position = self.loader.position
+
+    def run(self) -> RunSummary:
+        train, ckpt = self.recipe.train, self.recipe.checkpoint
+        self.meter.reset(self.state.tokens_seen, self.state.step)
+        start_step = self.state.step
+        eval_loss = math.nan
+        try:
+            while self.state.step < self.total_steps:
+                self.train_step()
+                step = self.state.step
+                if step % train.log_interval == 0 or step == self.total_steps:
+                    self.report()
+                if step % train.eval_interval == 0 or step == self.total_steps:
+                    eval_loss = self.evaluate()
+                if step % ckpt.interval_steps == 0 or (
+                    step == self.total_steps and ckpt.save_final
+                ):
+                    self.save_checkpoint()
+        finally:
+            self.loader.close()
+        steps_run = self.state.step - start_step
+        return RunSummary(
+            final_step=self.state.step,
+            tokens_seen=self.state.tokens_seen,
+            train_loss=self.losses[-1][1] if self.losses else math.nan,
+            eval_loss=eval_loss,
+            tokens_per_s=_steady(self._rates, "tokens_per_s") if steps_run else math.nan,
+            mfu=_steady(self._rates, "mfu") if steps_run else math.nan,
+            last_checkpoint=self._last_saved,
+            losses=self.losses,
+        )
+
+    # ------------------------------------------------------------------ at boundaries
+    def report(self) -> None:
+        """Read the accumulated loss (the one sync), stop on NaN/inf, log everything."""
+        loss, nonfinite = self.accumulator.collect(self.ctx.world_size)
+        step = self.state.step
+        if nonfinite:
+            raise TrainingDiverged(
+                f"loss became NaN/inf in {nonfinite} micro step(s) before step {step}; "
+                "stopped without writing a checkpoint (lower train.optimizer.lr, check the "
+                "data, or try precision=bf16 instead of fp16)"
+            )
+        rates = self.meter.measure(self.state.tokens_seen, step)
+        self._rates.append(rates)
+        metrics = {
+            "loss": loss,
+            "lr": self.engine.get_lr()[0],
+            "grad_norm": _as_float(self.engine.get_global_grad_norm()),
+            **rates,
+        }
+        self.losses.append((step, loss))
+        self.tracker.log_metrics(metrics, step)
+        if self.ctx.is_main:
+            log.info(
+                "step %d/%d loss %.4f lr %.2e | %.0f tok/s | %.3g TFLOPS/dev | MFU %.1f%%",
+                step, self.total_steps, loss, metrics["lr"], rates["tokens_per_s"],
+                rates["tflops_per_device"], 100 * rates["mfu"],
+            )
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Mean loss on the same held-out batches every time (comparable across steps)."""
+        started = time.perf_counter()
+        self.engine.eval()
+        acc = DeviceAccumulator(self.ctx.device)
+        batches = fixed_batches(
+            self.heldout, self.ctx.rank, self.ctx.world_size,
+            self.recipe.train.micro_batch, self.recipe.train.eval_batches,
+        )
+        for rows in batches:
+            ids = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
+            acc.add(self.engine(input_ids=ids, labels=ids, use_cache=False).loss)
+        self.engine.train()
+        loss, _ = acc.collect(self.ctx.world_size)
+        self.tracker.log_metrics({"eval_loss": loss}, self.state.step)
+        if self.ctx.is_main:
+            log.info("step %d eval_loss %.4f", self.state.step, loss)
+        # eval time is not training time: keep it out of the next throughput window
+        self.meter.exclude(time.perf_counter() - started)
+        return loss
+
+    def save_checkpoint(self) -> SavedCheckpoint:
+        started = time.perf_counter()
+        self.refuse_if_diverged()
+        saved = self.store.save(self.engine, self.state.to_dict())
+        self._last_saved = saved
+        self.tracker.log_metrics({"checkpoint_bytes": float(saved.bytes)}, saved.step)
+        self.tracker.log_dict(
+            {"step": saved.step, "uri": saved.uri, "bytes": saved.bytes,
+             "manifest_sha256": saved.manifest_digest, "time": time.time()},
+            f"checkpoints/{saved.uri.rstrip('/').rsplit('/', 1)[-1]}.json",
+        )
+        self.meter.exclude(time.perf_counter() - started)
+        return saved
+
+    def refuse_if_diverged(self) -> None:
+        """Never checkpoint weights that already saw a NaN: check the flag first."""
+        if self.accumulator.nonfinite_count(self.ctx.world_size):
+            raise TrainingDiverged(
+                f"loss became NaN/inf before step {self.state.step}; checkpoint not written"
+            )
+
+
+def _as_float(value: Any) -> float:
+    if value is None:
+        return math.nan
+    return float(value.item() if isinstance(value, torch.Tensor) else value)
+
+
+def _steady(rates: list[dict[str, float]], key: str) -> float:
+    """Mean over logging windows, skipping the first (compilation, allocator warm-up)."""
+    window = rates[1:] or rates
+    return sum(r[key] for r in window) / len(window) if window else math.nan

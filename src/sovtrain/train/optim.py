@@ -1,0 +1,42 @@
+"""AdamW with decoupled weight decay on matrices only, and a warmup + cosine schedule."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from sovtrain.recipe.schema import OptimizerSection
+
+
+def build_optimizer(model: torch.nn.Module, cfg: OptimizerSection, device: torch.device):
+    """Decay 2-D weights only (norm gains and biases are not regularised).
+
+    On CUDA the fused AdamW kernel updates all parameters in a few launches instead of a
+    loop of small kernels per tensor.
+    """
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if param.requires_grad:
+            (decay if param.dim() >= 2 else no_decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    fused = device.type == "cuda"
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, fused=fused)
+
+
+def warmup_cosine(cfg: OptimizerSection, total_steps: int) -> Callable[[int], float]:
+    """LR multiplier: linear warmup to 1, then cosine down to `min_lr_ratio` at `total_steps`."""
+
+    def factor(step: int) -> float:
+        if cfg.warmup_steps and step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        span = max(total_steps - cfg.warmup_steps, 1)
+        progress = min((step - cfg.warmup_steps) / span, 1.0)
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine
+
+    return factor

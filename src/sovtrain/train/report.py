@@ -1,0 +1,45 @@
+"""The end-of-run summary a person reads: losses, throughput, MFU, where things are."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from sovtrain import storage
+from sovtrain.train.loop import RunSummary
+from sovtrain.train.session import Session
+
+
+def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]:
+    recipe = session.loaded.recipe
+    tracking_uri = getattr(session.tracker, "tracking_uri", None)
+    run_id = session.tracker.run_id or "(tracking disabled)"
+    ckpt = summary.last_checkpoint.uri if summary.last_checkpoint else "(none written)"
+    rows = [
+        ("run", f"{recipe.run.name} ({session.ctx.world_size} process(es), "
+                f"ZeRO-{recipe.deepspeed.zero_stage}, {recipe.train.precision})"),
+        ("steps", f"{summary.final_step} ({summary.tokens_seen:,} tokens)"),
+        ("final train loss", f"{summary.train_loss:.4f}  (ln(vocab) = "
+                             f"{math.log(session.trainer.engine.module.config.vocab_size):.2f})"),
+        ("final eval loss", f"{summary.eval_loss:.4f}"),
+        ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
+        ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),
+        ("checkpoint", ckpt),
+        ("MLflow run", run_id),
+    ]
+    if tracking_uri:
+        rows.append(("MLflow UI", f"mlflow ui --backend-store-uri {tracking_uri}"))
+    if storage.local_path(recipe.run.output_uri) is not None:
+        rows.append(("output", str(storage.local_path(recipe.run.output_uri))))
+    return rows
+
+
+def print_summary(session: Session, summary: RunSummary) -> None:
+    table = Table(title="sovtrain run summary", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in summary_rows(session, summary):
+        table.add_row(key, value)
+    Console().print(table)

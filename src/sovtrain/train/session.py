@@ -1,0 +1,197 @@
+"""Wire one training run together: data, model, engine, resume, tracking; then run the loop.
+
+Order matters and is deliberate:
+  1. distributed init (so rank 0 can prepare data while the others wait at a barrier),
+  2. model + DeepSpeed engine,
+  3. resume (the sampler position and the MLflow run id come from the checkpoint),
+  4. tracker (continues the resumed MLflow run: one logical run, one curve),
+  5. the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+import torch.distributed as dist
+
+from sovtrain import storage
+from sovtrain.data.prepare import PreparedData, prepare
+from sovtrain.data.shards import read_manifest
+from sovtrain.errors import CheckpointError
+from sovtrain.model.build import build_config, build_model
+from sovtrain.model.flops import model_cost
+from sovtrain.model.peak import device_key, peak_flops
+from sovtrain.recipe.load import LoadedRecipe
+from sovtrain.tracking import MlflowTracker, NullTracker, default_tracking_uri, flatten
+from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
+from sovtrain.train.dist import DistContext, init_distributed
+from sovtrain.train.ds_config import deepspeed_config
+from sovtrain.train.loop import RunSummary, Trainer, TrainState
+from sovtrain.train.metrics import ThroughputMeter
+from sovtrain.train.optim import build_optimizer, warmup_cosine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Session:
+    """Everything a run needs, built once; `bench/` reuses it to time the same step."""
+
+    loaded: LoadedRecipe
+    ctx: DistContext
+    trainer: Trainer
+    tracker: NullTracker
+    ds_config: dict[str, Any]
+    peak: float
+    params: int
+    flops_per_token: int
+    resumed_from: str | None
+
+
+def _barrier(ctx: DistContext) -> None:
+    if ctx.world_size > 1 and dist.is_initialized():
+        dist.barrier()
+
+
+def prepare_on_rank0(loaded: LoadedRecipe, ctx: DistContext) -> PreparedData | None:
+    """Rank 0 builds (or reuses) the data; everyone else waits, then reads the manifest."""
+    prepared = prepare(loaded.recipe, show_progress=ctx.is_main) if ctx.is_main else None
+    _barrier(ctx)
+    return prepared
+
+
+def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
+    """transformers model -> AdamW + schedule -> deepspeed.initialize."""
+    import deepspeed
+    from torch.optim.lr_scheduler import LambdaLR
+
+    recipe = loaded.recipe
+    model = build_model(recipe.model, vocab_size, recipe.run.seed)
+    if recipe.deepspeed.activation_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    optimizer = build_optimizer(model, recipe.train.optimizer, ctx.device)
+    schedule = LambdaLR(optimizer, warmup_cosine(recipe.train.optimizer, recipe.train.total_steps))
+    config = deepspeed_config(recipe, ctx.world_size)
+    engine, _, _, _ = deepspeed.initialize(
+        model=model, optimizer=optimizer, lr_scheduler=schedule, config=config
+    )
+    return engine, config
+
+
+def resume_state(
+    store: CheckpointStore, engine: Any, resume: str, digest: str
+) -> tuple[TrainState, str | None]:
+    """`never`: fresh. `auto`: newest verified checkpoint if any. Else a checkpoint URI."""
+    state = TrainState(recipe_digest=digest)
+    if resume == "never":
+        return state, None
+    if resume == "auto":
+        name = store.newest_verified()
+        if name is None:
+            return state, None
+    else:
+        parent, _, name = resume.rstrip("/").rpartition("/")
+        store = CheckpointStore(parent, store.rank, store.world_size)
+        if not store.verified(name):
+            raise CheckpointError(f"--resume {resume}: not a verified checkpoint")
+    saved = store.load(engine, name)
+    if saved.get("recipe_digest") != digest:
+        log.warning("resuming %s with a changed recipe (digest differs)", name)
+    state = TrainState(**{**saved, "recipe_digest": digest})
+    return state, storage.join(store.root, name)
+
+
+def git_sha() -> str:
+    env = os.environ.get("SOVTRAIN_GIT_SHA")
+    if env:
+        return env
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> NullTracker:
+    recipe = loaded.recipe
+    if not ctx.is_main or not recipe.tracking.enabled:
+        return NullTracker()
+    local_out = storage.local_path(recipe.run.output_uri)
+    uri = recipe.tracking.uri or default_tracking_uri(recipe.run.output_uri, local_out)
+    artifacts = str(local_out / "mlartifacts") if local_out is not None else None
+    return MlflowTracker(
+        uri, recipe.tracking.experiment, recipe.run.name, run_id=run_id,
+        artifact_location=artifacts, queue_size=recipe.tracking.queue_size,
+    )
+
+
+def log_run_metadata(session: Session) -> None:
+    """Params, tags and artifacts that make a run reproducible and findable."""
+    loaded, ctx, tracker = session.loaded, session.ctx, session.tracker
+    params = flatten(loaded.resolved_dict())
+    params.update(
+        world_size=str(ctx.world_size),
+        grad_accumulation=str(session.trainer.accumulation),
+        model_params=str(session.params),
+        flops_per_token=str(session.flops_per_token),
+        peak_flops_per_device=f"{session.peak:.4g}",
+    )
+    tracker.log_params(params)
+    tracker.set_tags({
+        "git_sha": git_sha(),
+        "world_size": str(ctx.world_size),
+        "device": device_key(ctx.device),
+        "launcher": ctx.launcher,
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+        "recipe_digest": loaded.digest,
+        "output_uri": loaded.recipe.run.output_uri,
+        "resumed_from": session.resumed_from or "",
+    })
+    tracker.log_text(loaded.resolved_yaml(), "recipe.resolved.yaml")
+    tracker.log_dict(session.ds_config, "deepspeed_config.json")
+    if ctx.is_main:
+        storage.write_text_atomic(
+            storage.join(loaded.recipe.run.output_uri, "recipe.resolved.yaml"),
+            loaded.resolved_yaml(), purpose="artifact",
+        )
+
+
+def open_session(loaded: LoadedRecipe, resume: str = "auto",
+                 peak_tflops: float | None = None) -> Session:
+    ctx = init_distributed()
+    recipe = loaded.recipe
+    prepare_on_rank0(loaded, ctx)
+    shards_uri = storage.join(recipe.data.prepared_uri, "shards")
+    vocab_size = read_manifest(shards_uri)["vocab_size"]
+    engine, config = build_engine(loaded, ctx, vocab_size)
+    store = CheckpointStore(checkpoints_root(recipe.run.output_uri), ctx.rank, ctx.world_size,
+                            recipe.checkpoint.keep_last)
+    state, resumed_from = resume_state(store, engine, resume, loaded.digest)
+    tracker = make_tracker(loaded, ctx, state.mlflow_run_id)
+    state.mlflow_run_id = tracker.run_id if ctx.is_main else state.mlflow_run_id
+    cost = model_cost(build_config(recipe.model, vocab_size), recipe.train.seq_len)
+    peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
+    meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
+    trainer = Trainer(loaded, ctx, engine, shards_uri, store, state, meter, tracker)
+    session = Session(loaded, ctx, trainer, tracker, config, peak, cost.params,
+                      cost.flops_per_token, resumed_from)
+    log_run_metadata(session)
+    return session
+
+
+def run_training(loaded: LoadedRecipe, resume: str = "auto",
+                 peak_tflops: float | None = None) -> tuple[Session, RunSummary]:
+    session = open_session(loaded, resume, peak_tflops)
+    status = "FAILED"
+    try:
+        summary = session.trainer.run()
+        status = "FINISHED"
+        return session, summary
+    finally:
+        session.tracker.finish(status)
