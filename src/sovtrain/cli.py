@@ -116,6 +116,10 @@ def train(
     peak_tflops: Annotated[
         float | None, typer.Option(help="Peak TFLOPS per device for MFU (default: table/probe).")
     ] = None,
+    stop_after: Annotated[
+        int | None,
+        typer.Option(help="Checkpoint and exit after N steps of this invocation; rerun continues."),
+    ] = None,
 ) -> None:
     """Pre-train a model with DeepSpeed. Rerunning the same command continues the run."""
     loaded = _load(recipe, set_)  # validate before spawning anything
@@ -126,7 +130,9 @@ def train(
     from sovtrain.train.report import print_summary
     from sovtrain.train.session import run_training
 
-    session, summary = run_training(loaded, resume=resume, peak_tflops=peak_tflops)
+    session, summary = run_training(
+        loaded, resume=resume, peak_tflops=peak_tflops, stop_after=stop_after
+    )
     if session.ctx.is_main:
         print_summary(session, summary)
 
@@ -164,8 +170,13 @@ def flops(
         typer.echo(json.dumps(out))
         return
     for key, value in out.items():
-        text = f"{value:,.4g}" if isinstance(value, float) else f"{value:,}" if isinstance(
-            value, int) else value
+        text = (
+            f"{value:,.4g}"
+            if isinstance(value, float)
+            else f"{value:,}"
+            if isinstance(value, int)
+            else value
+        )
         typer.echo(f"{key:>18}: {text}")
 
 

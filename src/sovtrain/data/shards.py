@@ -82,9 +82,7 @@ class ShardWriter:
 def write_manifest(uri: str, manifest: dict[str, Any], lineage: tuple[str, ...] = ()) -> str:
     """Write the manifest last and return its digest (what lineage records point at)."""
     text = json.dumps(manifest, indent=2, sort_keys=True)
-    storage.write_text_atomic(
-        storage.join(uri, MANIFEST), text, purpose="shards", lineage=lineage
-    )
+    storage.write_text_atomic(storage.join(uri, MANIFEST), text, purpose="shards", lineage=lineage)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

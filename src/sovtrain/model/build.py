@@ -6,12 +6,12 @@ initialised by the model class itself from `run.seed`.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
 
-from sovtrain.errors import RecipeError
 from sovtrain.recipe.schema import ModelSection
 
 
@@ -22,13 +22,14 @@ def build_config(section: ModelSection, vocab_size: int | None = None) -> Pretra
         kwargs.setdefault("vocab_size", vocab_size)
     try:
         config = AutoConfig.for_model(section.arch, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise RecipeError(f"model.config: invalid for arch {section.arch!r}: {err}") from None
-    unknown = sorted(k for k in section.config if not hasattr(config, k))
+    except Exception as err:  # transformers raises several types for bad kwargs
+        raise ValueError(f"config invalid for arch {section.arch!r}: {err}") from None
+    # PretrainedConfig keeps unknown kwargs as attributes, so a typo like `hiden_size` would
+    # pass silently; compare against the config class's declared fields instead.
+    declared = set(inspect.signature(type(config).__init__).parameters)
+    unknown = sorted(k for k in section.config if k not in declared)
     if unknown:
-        raise RecipeError(
-            f"model.config: {', '.join(unknown)} not recognised by {type(config).__name__}"
-        )
+        raise ValueError(f"config: {', '.join(unknown)} not fields of {type(config).__name__}")
     return config
 
 

@@ -76,7 +76,7 @@ def param_count(config: PretrainedConfig) -> int:
 
 def flops_per_token(config: PretrainedConfig, seq_len: int) -> int:
     """Training (forward + backward) FLOPs per token at `seq_len`; see the module docstring."""
-    h, layers, _, nh, _, d, _ = _dims(config)
+    _, layers, _, nh, _, d, _ = _dims(config)
     return 6 * matmul_params(config) + 12 * layers * seq_len * nh * d
 
 

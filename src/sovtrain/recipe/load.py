@@ -68,7 +68,10 @@ def format_validation_error(err: ValidationError, path: Path) -> str:
         if problem["type"] == "extra_forbidden":
             message = "unknown field (check the spelling; see `sovtrain recipe show --schema`)"
         got = problem.get("input")
-        got_text = "" if problem["type"] in ("missing", "extra_forbidden") else f" (got {got!r})"
+        shown = problem["type"] not in ("missing", "extra_forbidden") and not isinstance(
+            got, dict | list
+        )
+        got_text = f" (got {got!r})" if shown else ""
         lines.append(f"  {path}: {where}: {message}{got_text}")
     return "\n".join(lines)
 
@@ -117,10 +120,7 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
     key, sep, text = override.partition("=")
     if not sep or not key or any(not part for part in key.split(".")):
         raise RecipeError(f"{path}: override {override!r}: expected dotted.key=value")
-    try:
-        value = yaml.safe_load(text) if text else ""
-    except yaml.YAMLError:
-        value = text
+    value = _parse_scalar(text)
     node = raw
     parts = key.split(".")
     for part in parts[:-1]:
@@ -129,6 +129,20 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
             raise RecipeError(f"{path}: override {override!r}: {part!r} is not a section")
         node = child
     node[parts[-1]] = value
+
+
+def _parse_scalar(text: str) -> Any:
+    """YAML typing for override values, plus floats YAML 1.1 leaves as strings (`1e30`)."""
+    try:
+        value = yaml.safe_load(text) if text else ""
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _lookup(raw: dict[str, Any], dotted: str) -> Any:

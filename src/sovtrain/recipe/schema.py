@@ -59,6 +59,14 @@ class ModelSection(Section):
             raise ValueError(f"unknown transformers model_type {value!r}")
         return value
 
+    @model_validator(mode="after")
+    def _config_builds(self) -> ModelSection:
+        """Catch bad transformers kwargs at validation time, not minutes into a job."""
+        from sovtrain.model.build import build_config
+
+        build_config(self)
+        return self
+
 
 class TokenizerSection(Section):
     vocab_size: int = Field(8192, ge=260, le=262144)

@@ -99,7 +99,7 @@ def join(base: str, *parts: str) -> str:
 def _fs(canonical: str) -> tuple[Any, str]:
     protocol, path = _split(canonical)
     options = _storage_options(protocol)
-    return fsspec.filesystem(protocol, **options), (path if protocol == "file" else path)
+    return fsspec.filesystem(protocol, **options), path
 
 
 def _storage_options(protocol: str) -> dict[str, Any]:
@@ -161,9 +161,7 @@ def write_bytes_atomic(
         raise
 
 
-def write_text_atomic(
-    uri: str, text: str, *, purpose: str, lineage: tuple[str, ...] = ()
-) -> None:
+def write_text_atomic(uri: str, text: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
     write_bytes_atomic(uri, text.encode("utf-8"), purpose=purpose, lineage=lineage)
 
 

@@ -187,7 +187,9 @@ class CheckpointStore:
     def _prune(self) -> None:
         steps = sorted(s for s in (_step_of(n) for n in self._list()) if s is not None)
         for old in steps[: -self.keep_last]:
-            storage.remove(storage.join(self.root, step_name(old)), purpose=_PURPOSE, recursive=True)
+            storage.remove(
+                storage.join(self.root, step_name(old)), purpose=_PURPOSE, recursive=True
+            )
 
     # ---------------------------------------------------------------- finding
     def _list(self) -> list[str]:

@@ -60,7 +60,9 @@ def setup_env() -> tuple[str, int, int, int]:
     launcher, rank, world, local_rank = detect_launcher()
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(local_rank))
     if launcher == "srun":
-        os.environ.setdefault("MASTER_ADDR", os.environ.get("SLURM_LAUNCH_NODE_IPADDR", "127.0.0.1"))
+        os.environ.setdefault(
+            "MASTER_ADDR", os.environ.get("SLURM_LAUNCH_NODE_IPADDR", "127.0.0.1")
+        )
         os.environ.setdefault("MASTER_PORT", str(slurm_master_port(os.environ["SLURM_JOB_ID"])))
     elif launcher == "single":
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")

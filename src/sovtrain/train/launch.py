@@ -33,10 +33,18 @@ def relaunch_with_torchrun(nproc: int) -> None:
     """Replace this process with `torchrun --nproc_per_node N -m sovtrain.cli <same args>`."""
     args = strip_option(sys.argv[1:], "--nproc")
     command = [
-        sys.executable, "-m", "torch.distributed.run",
-        "--nproc_per_node", str(nproc),
-        "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-        "-m", "sovtrain.cli", *args,
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        str(nproc),
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "sovtrain.cli",
+        *args,
     ]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))

@@ -18,10 +18,10 @@ import torch
 from sovtrain.data.loader import BatchLoader, PackedDataset, StreamSampler, fixed_batches
 from sovtrain.errors import TrainingDiverged
 from sovtrain.recipe.load import LoadedRecipe
+from sovtrain.tracking import NullTracker
 from sovtrain.train.checkpoint import CheckpointStore, SavedCheckpoint
 from sovtrain.train.dist import DistContext
 from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
-from sovtrain.tracking import NullTracker
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,11 @@ class Trainer:
         self.heldout = PackedDataset(shards_uri, "heldout")
         dataset = PackedDataset(shards_uri, "train")
         sampler = StreamSampler(
-            len(dataset), self.recipe.run.seed, ctx.rank, ctx.world_size, train.micro_batch,
+            len(dataset),
+            self.recipe.run.seed,
+            ctx.rank,
+            ctx.world_size,
+            train.micro_batch,
             position=state.data_position,
         )
         self.loader = BatchLoader(dataset, sampler, ctx.device)
@@ -101,7 +105,9 @@ class Trainer:
         self.state.tokens_seen += self.recipe.train.tokens_per_step
         self.state.data_position = self.loader.position
 
-    def run(self) -> RunSummary:
+    def run(self, stop_after: int | None = None) -> RunSummary:
+        """Train to `total_steps`, or for `stop_after` steps of this invocation (then checkpoint
+        and return, so a rerun continues: chunked jobs on time-limited partitions)."""
         train, ckpt = self.recipe.train, self.recipe.checkpoint
         self.meter.reset(self.state.tokens_seen, self.state.step)
         start_step = self.state.step
@@ -110,14 +116,16 @@ class Trainer:
             while self.state.step < self.total_steps:
                 self.train_step()
                 step = self.state.step
-                if step % train.log_interval == 0 or step == self.total_steps:
+                last = step == self.total_steps
+                pause = stop_after is not None and step - start_step >= stop_after
+                if step % train.log_interval == 0 or last or pause:
                     self.report()
-                if step % train.eval_interval == 0 or step == self.total_steps:
+                if step % train.eval_interval == 0 or last:
                     eval_loss = self.evaluate()
-                if step % ckpt.interval_steps == 0 or (
-                    step == self.total_steps and ckpt.save_final
-                ):
+                if step % ckpt.interval_steps == 0 or (last and ckpt.save_final) or pause:
                     self.save_checkpoint()
+                if pause:
+                    break
         finally:
             self.loader.close()
         steps_run = self.state.step - start_step
@@ -156,8 +164,13 @@ class Trainer:
         if self.ctx.is_main:
             log.info(
                 "step %d/%d loss %.4f lr %.2e | %.0f tok/s | %.3g TFLOPS/dev | MFU %.1f%%",
-                step, self.total_steps, loss, metrics["lr"], rates["tokens_per_s"],
-                rates["tflops_per_device"], 100 * rates["mfu"],
+                step,
+                self.total_steps,
+                loss,
+                metrics["lr"],
+                rates["tokens_per_s"],
+                rates["tflops_per_device"],
+                100 * rates["mfu"],
             )
 
     @torch.no_grad()
@@ -167,8 +180,11 @@ class Trainer:
         self.engine.eval()
         acc = DeviceAccumulator(self.ctx.device)
         batches = fixed_batches(
-            self.heldout, self.ctx.rank, self.ctx.world_size,
-            self.recipe.train.micro_batch, self.recipe.train.eval_batches,
+            self.heldout,
+            self.ctx.rank,
+            self.ctx.world_size,
+            self.recipe.train.micro_batch,
+            self.recipe.train.eval_batches,
         )
         for rows in batches:
             ids = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
@@ -189,8 +205,13 @@ class Trainer:
         self._last_saved = saved
         self.tracker.log_metrics({"checkpoint_bytes": float(saved.bytes)}, saved.step)
         self.tracker.log_dict(
-            {"step": saved.step, "uri": saved.uri, "bytes": saved.bytes,
-             "manifest_sha256": saved.manifest_digest, "time": time.time()},
+            {
+                "step": saved.step,
+                "uri": saved.uri,
+                "bytes": saved.bytes,
+                "manifest_sha256": saved.manifest_digest,
+                "time": time.time(),
+            },
             f"checkpoints/{saved.uri.rstrip('/').rsplit('/', 1)[-1]}.json",
         )
         self.meter.exclude(time.perf_counter() - started)

@@ -18,11 +18,17 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
     run_id = session.tracker.run_id or "(tracking disabled)"
     ckpt = summary.last_checkpoint.uri if summary.last_checkpoint else "(none written)"
     rows = [
-        ("run", f"{recipe.run.name} ({session.ctx.world_size} process(es), "
-                f"ZeRO-{recipe.deepspeed.zero_stage}, {recipe.train.precision})"),
+        (
+            "run",
+            f"{recipe.run.name} ({session.ctx.world_size} process(es), "
+            f"ZeRO-{recipe.deepspeed.zero_stage}, {recipe.train.precision})",
+        ),
         ("steps", f"{summary.final_step} ({summary.tokens_seen:,} tokens)"),
-        ("final train loss", f"{summary.train_loss:.4f}  (ln(vocab) = "
-                             f"{math.log(session.trainer.engine.module.config.vocab_size):.2f})"),
+        (
+            "final train loss",
+            f"{summary.train_loss:.4f}  (ln(vocab) = "
+            f"{math.log(session.trainer.engine.module.config.vocab_size):.2f})",
+        ),
         ("final eval loss", f"{summary.eval_loss:.4f}"),
         ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
         ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),

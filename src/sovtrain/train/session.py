@@ -123,11 +123,17 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
     if not ctx.is_main or not recipe.tracking.enabled:
         return NullTracker()
     local_out = storage.local_path(recipe.run.output_uri)
-    uri = recipe.tracking.uri or default_tracking_uri(recipe.run.output_uri, local_out)
-    artifacts = str(local_out / "mlartifacts") if local_out is not None else None
+    uri, artifacts = recipe.tracking.uri, None
+    if uri is None:  # embedded store: keep its artifacts inside the run directory too
+        uri = default_tracking_uri(recipe.run.output_uri, local_out)
+        artifacts = str(local_out / "mlartifacts") if local_out is not None else None
     return MlflowTracker(
-        uri, recipe.tracking.experiment, recipe.run.name, run_id=run_id,
-        artifact_location=artifacts, queue_size=recipe.tracking.queue_size,
+        uri,
+        recipe.tracking.experiment,
+        recipe.run.name,
+        run_id=run_id,
+        artifact_location=artifacts,
+        queue_size=recipe.tracking.queue_size,
     )
 
 
@@ -143,35 +149,43 @@ def log_run_metadata(session: Session) -> None:
         peak_flops_per_device=f"{session.peak:.4g}",
     )
     tracker.log_params(params)
-    tracker.set_tags({
-        "git_sha": git_sha(),
-        "world_size": str(ctx.world_size),
-        "device": device_key(ctx.device),
-        "launcher": ctx.launcher,
-        "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
-        "recipe_digest": loaded.digest,
-        "output_uri": loaded.recipe.run.output_uri,
-        "resumed_from": session.resumed_from or "",
-    })
+    tracker.set_tags(
+        {
+            "git_sha": git_sha(),
+            "world_size": str(ctx.world_size),
+            "device": device_key(ctx.device),
+            "launcher": ctx.launcher,
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID", ""),
+            "recipe_digest": loaded.digest,
+            "output_uri": loaded.recipe.run.output_uri,
+            "resumed_from": session.resumed_from or "",
+        }
+    )
     tracker.log_text(loaded.resolved_yaml(), "recipe.resolved.yaml")
     tracker.log_dict(session.ds_config, "deepspeed_config.json")
     if ctx.is_main:
         storage.write_text_atomic(
             storage.join(loaded.recipe.run.output_uri, "recipe.resolved.yaml"),
-            loaded.resolved_yaml(), purpose="artifact",
+            loaded.resolved_yaml(),
+            purpose="artifact",
         )
 
 
-def open_session(loaded: LoadedRecipe, resume: str = "auto",
-                 peak_tflops: float | None = None) -> Session:
+def open_session(
+    loaded: LoadedRecipe, resume: str = "auto", peak_tflops: float | None = None
+) -> Session:
     ctx = init_distributed()
     recipe = loaded.recipe
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
     vocab_size = read_manifest(shards_uri)["vocab_size"]
     engine, config = build_engine(loaded, ctx, vocab_size)
-    store = CheckpointStore(checkpoints_root(recipe.run.output_uri), ctx.rank, ctx.world_size,
-                            recipe.checkpoint.keep_last)
+    store = CheckpointStore(
+        checkpoints_root(recipe.run.output_uri),
+        ctx.rank,
+        ctx.world_size,
+        recipe.checkpoint.keep_last,
+    )
     state, resumed_from = resume_state(store, engine, resume, loaded.digest)
     tracker = make_tracker(loaded, ctx, state.mlflow_run_id)
     state.mlflow_run_id = tracker.run_id if ctx.is_main else state.mlflow_run_id
@@ -179,18 +193,23 @@ def open_session(loaded: LoadedRecipe, resume: str = "auto",
     peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
     meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
     trainer = Trainer(loaded, ctx, engine, shards_uri, store, state, meter, tracker)
-    session = Session(loaded, ctx, trainer, tracker, config, peak, cost.params,
-                      cost.flops_per_token, resumed_from)
+    session = Session(
+        loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token, resumed_from
+    )
     log_run_metadata(session)
     return session
 
 
-def run_training(loaded: LoadedRecipe, resume: str = "auto",
-                 peak_tflops: float | None = None) -> tuple[Session, RunSummary]:
+def run_training(
+    loaded: LoadedRecipe,
+    resume: str = "auto",
+    peak_tflops: float | None = None,
+    stop_after: int | None = None,
+) -> tuple[Session, RunSummary]:
     session = open_session(loaded, resume, peak_tflops)
     status = "FAILED"
     try:
-        summary = session.trainer.run()
+        summary = session.trainer.run(stop_after=stop_after)
         status = "FINISHED"
         return session, summary
     finally:

@@ -7,9 +7,10 @@ import random
 # (English, Traditional Chinese (Hong Kong), Simplified Chinese)
 Triple = tuple[str, str, str]
 
-MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+MONTHS = [
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+]  # fmt: skip
 
 
 def pick(rng: random.Random, table: list[Triple]) -> Triple:

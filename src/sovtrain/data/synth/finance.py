@@ -98,6 +98,7 @@ NOTICES: list[Triple] = [
     ),
 ]
 
+
 def _market_report(rng: random.Random) -> list[Triple]:
     idx, way, why = pick(rng, INDEXES), pick(rng, DIRECTIONS), pick(rng, REASONS)
     co, sector = pick(rng, COMPANIES), pick(rng, SECTORS)
@@ -172,5 +173,3 @@ KINDS = {
     "trade-finance": _trade_finance,
     "compliance-notice": _compliance,
 }
-
-

@@ -92,8 +92,7 @@ def _warehouse(rng: random.Random) -> list[Triple]:
     temp, occupancy = f"{rng.uniform(-25, 8):.1f}", rng.randint(40, 99)
     return [
         (
-            f"Telemetry at the {site[0]}: {cargo[0]} stored at {temp} °C, "
-            f"occupancy {occupancy}%.",
+            f"Telemetry at the {site[0]}: {cargo[0]} stored at {temp} °C, occupancy {occupancy}%.",
             f"{site[1]}遙測：{cargo[1]}儲存溫度{temp}°C，使用率{occupancy}%。",
             f"{site[2]}遥测：{cargo[2]}储存温度{temp}°C，使用率{occupancy}%。",
         ),

@@ -1,0 +1,61 @@
+"""Shared fixtures: tiny recipes that exercise the real code paths in seconds."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("DS_ACCELERATOR", "cpu")
+
+TINY_RECIPE = {
+    "run": {"name": "tiny", "seed": 7},
+    "model": {
+        "arch": "llama",
+        "config": {
+            "hidden_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "intermediate_size": 128,
+            "vocab_size": 512,
+            "max_position_embeddings": 128,
+            "tie_word_embeddings": True,
+        },
+    },
+    "tokenizer": {"vocab_size": 512, "train_chars": 200_000},
+    "data": {"source": {"documents": 600}, "heldout_fraction": 0.05, "shard_sequences": 64},
+    "train": {
+        "seq_len": 64,
+        "micro_batch": 4,
+        "global_batch_sequences": 8,
+        "max_steps": 12,
+        "precision": "fp32",
+        "log_interval": 2,
+        "eval_interval": 6,
+        "eval_batches": 2,
+        "optimizer": {"lr": 3e-3, "warmup_steps": 2},
+    },
+    "deepspeed": {"zero_stage": 2},
+    "checkpoint": {"interval_steps": 4, "keep_last": 5},
+    "tracking": {"experiment": "tests"},
+}
+
+
+def write_recipe(path: Path, recipe: dict, **output) -> Path:
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def tiny_recipe(tmp_path: Path) -> Path:
+    """A valid tiny recipe whose run writes under tmp_path/run."""
+    import copy
+
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"]["output_uri"] = str(tmp_path / "run")
+    return write_recipe(tmp_path / "tiny.yaml", recipe)
