@@ -113,3 +113,14 @@ def test_raw_deepspeed_overrides_merge_last(tmp_path):
 def test_shipped_recipes_validate(path):
     recipe = load_recipe(path).recipe
     assert recipe.run.name == path.stem
+
+
+def test_setting_one_of_an_exclusive_pair_replaces_the_inherited_other(tmp_path):
+    base = copy.deepcopy(TINY_RECIPE)
+    del base["train"]["max_steps"]
+    base["train"]["max_tokens"] = 10_000
+    _write(tmp_path, base, "base.yaml")
+    child = _write(tmp_path, {"extends": "base.yaml", "train": {"max_steps": 3}}, "child.yaml")
+    assert load_recipe(child).recipe.train.max_steps == 3
+    over = load_recipe(tmp_path / "base.yaml", ["train.max_steps=5"]).recipe.train
+    assert over.max_steps == 5 and over.max_tokens is None

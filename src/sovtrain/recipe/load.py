@@ -20,6 +20,12 @@ from pydantic import ValidationError
 from sovtrain.errors import RecipeError
 from sovtrain.recipe.schema import Recipe
 
+# Fields that exclude each other: a layer (child recipe or --set) that sets one drops the
+# other inherited from below, so `--set train.max_steps=40` works on a max_tokens recipe.
+_EXCLUSIVE = [
+    ("train", "max_steps", "max_tokens"),
+    ("train", "global_batch_sequences", "global_batch_tokens"),
+]
 _REF_RE = re.compile(r"\$\{([a-z_]+(?:\.[a-z_]+)+)\}")
 _MAX_EXTENDS_DEPTH = 8
 
@@ -101,7 +107,18 @@ def _read_with_extends(path: Path, depth: int) -> dict[str, Any]:
     if not isinstance(base_ref, str):
         raise RecipeError(f"{path}: extends: expected a relative path string")
     base = _read_with_extends((path.parent / base_ref).resolve(), depth + 1)
+    _drop_excluded(base, data)
     return deep_merge(base, data)
+
+
+def _drop_excluded(base: dict[str, Any], layer: dict[str, Any]) -> None:
+    for section, one, other in _EXCLUSIVE:
+        below, above = base.get(section), layer.get(section)
+        if not isinstance(below, dict) or not isinstance(above, dict):
+            continue
+        for mine, theirs in ((one, other), (other, one)):
+            if mine in above and theirs not in above:
+                below.pop(theirs, None)
 
 
 def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +138,14 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
     if not sep or not key or any(not part for part in key.split(".")):
         raise RecipeError(f"{path}: override {override!r}: expected dotted.key=value")
     value = _parse_scalar(text)
-    node = raw
     parts = key.split(".")
+    layer: dict[str, Any] = {}
+    cursor = layer
+    for part in parts[:-1]:
+        cursor = cursor.setdefault(part, {})
+    cursor[parts[-1]] = value
+    _drop_excluded(raw, layer)
+    node = raw
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
