@@ -126,3 +126,19 @@ def test_nan_loss_stops_with_a_clear_error_and_no_checkpoint(tmp_path):
     assert result.returncode == 4, result.stderr[-3000:]
     assert "NaN/inf" in result.stderr
     assert not list((tmp_path / "nan").glob("checkpoints/step_*"))
+
+
+def test_default_embedded_mlflow_store_lives_in_the_run_directory(tmp_path):
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"]["output_uri"] = str(tmp_path / "local")
+    recipe["train"]["max_steps"] = 4
+    path = tmp_path / "local.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    result = sovtrain("train", str(path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mlflow ui --backend-store-uri sqlite:///" in result.stdout
+    client = MlflowClient(f"sqlite:///{tmp_path / 'local' / 'mlflow.db'}")
+    (run,) = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.info.artifact_uri.startswith(str(tmp_path / "local" / "mlartifacts"))
+    assert client.get_metric_history(run.info.run_id, "mfu")

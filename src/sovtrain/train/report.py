@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from rich.console import Console
-from rich.table import Table
 
 from sovtrain import storage
 from sovtrain.train.loop import RunSummary
@@ -43,9 +42,11 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
 
 
 def print_summary(session: Session, summary: RunSummary) -> None:
-    table = Table(title="sovtrain run summary", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in summary_rows(session, summary):
-        table.add_row(key, value)
-    Console().print(table)
+    """Plain `key: value` lines under a rule: readable in a terminal, in Slurm logs, and the
+    MLflow UI command stays copyable (a table would wrap it)."""
+    console = Console(soft_wrap=True)
+    console.rule("sovtrain run summary", align="left")
+    rows = summary_rows(session, summary)
+    width = max(len(key) for key, _ in rows)
+    for key, value in rows:
+        console.print(f"{key:>{width}}  {value}", markup=False, highlight=False)
