@@ -15,6 +15,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from sovtrain import storage
+from sovtrain.hashing import sha256_file
 
 EOS_TOKEN = "<|endoftext|>"
 PAD_TOKEN = "<|pad|>"
@@ -51,7 +52,7 @@ def save_hf(tokenizer: Tokenizer, uri: str, special_tokens: list[str]) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         fast.save_pretrained(tmp)
         storage.put_dir(Path(tmp), uri, purpose="tokenizer")
-        return file_digest(Path(tmp) / "tokenizer.json")
+        return sha256_file(Path(tmp) / "tokenizer.json")
 
 
 def load_hf(uri: str):  # -> PreTrainedTokenizerFast
@@ -69,11 +70,3 @@ def load_hf(uri: str):  # -> PreTrainedTokenizerFast
 def tokenizer_digest(uri: str) -> str:
     data = storage.read_bytes(storage.join(uri, "tokenizer.json"), purpose="tokenizer")
     return hashlib.sha256(data).hexdigest()
-
-
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

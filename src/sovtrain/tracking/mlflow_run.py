@@ -81,17 +81,29 @@ class MlflowTracker(NullTracker):
         self.client = MlflowClient(tracking_uri=tracking_uri)
         self.tracking_uri = tracking_uri
         self.experiment_id = self._experiment(experiment, artifact_location)
-        if run_id is None:
+        run = self._continue(run_id) if run_id else None
+        if run is None:
             run = self.client.create_run(self.experiment_id, run_name=run_name)
-        else:
-            run = self.client.get_run(run_id)
-            self.client.update_run(run_id, status="RUNNING")
         self.run_id = run.info.run_id
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._drain, name="mlflow-logger", daemon=True)
         self._stopping = threading.Event()
         self._thread.start()
+
+    def _continue(self, run_id: str) -> Any:
+        """The resumed run, or None when this tracking store never saw it (moved server)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run = self.client.get_run(run_id)
+        except MlflowException:
+            log.warning(
+                "MLflow run %s not found at %s: starting a new run", run_id, self.tracking_uri
+            )
+            return None
+        self.client.update_run(run_id, status="RUNNING")
+        return run
 
     def _experiment(self, name: str, artifact_location: str | None) -> str:
         existing = self.client.get_experiment_by_name(name)

@@ -34,6 +34,7 @@ import torch.distributed as dist
 
 from sovtrain import storage
 from sovtrain.errors import CheckpointError
+from sovtrain.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -62,14 +63,6 @@ class SavedCheckpoint:
     uri: str
     bytes: int
     manifest_digest: str
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _describe_files(root: Path) -> dict[str, dict[str, Any]]:

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from sovtrain.data.loader import BatchLoader, PackedDataset, StreamSampler, fixed_batches
 from sovtrain.errors import TrainingDiverged
@@ -112,10 +122,12 @@ class Trainer:
         self.meter.reset(self.state.tokens_seen, self.state.step)
         start_step = self.state.step
         eval_loss = math.nan
+        progress = _progress_bar(self.ctx.is_main, start_step, self.total_steps)
         try:
             while self.state.step < self.total_steps:
                 self.train_step()
                 step = self.state.step
+                progress.update(0, completed=step)
                 last = step == self.total_steps
                 pause = stop_after is not None and step - start_step >= stop_after
                 if step % train.log_interval == 0 or last or pause:
@@ -127,6 +139,7 @@ class Trainer:
                 if pause:
                     break
         finally:
+            progress.stop()
             self.loader.close()
         steps_run = self.state.step - start_step
         return RunSummary(
@@ -223,6 +236,21 @@ class Trainer:
             raise TrainingDiverged(
                 f"loss became NaN/inf before step {self.state.step}; checkpoint not written"
             )
+
+
+def _progress_bar(is_main: bool, start: int, total: int) -> Progress:
+    """A step bar on rank 0 in a terminal (Slurm logs get the periodic log lines instead).
+
+    Advancing it reads no device value, so it costs the hot loop nothing.
+    """
+    progress = Progress(
+        TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), disable=not (is_main and sys.stderr.isatty()),
+        console=Console(stderr=True), transient=True,
+    )  # fmt: skip
+    progress.add_task("steps", total=total, completed=start)
+    progress.start()
+    return progress
 
 
 def _as_float(value: Any) -> float:

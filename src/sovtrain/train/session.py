@@ -21,7 +21,7 @@ import torch.distributed as dist
 from sovtrain import storage
 from sovtrain.data.prepare import PreparedData, prepare
 from sovtrain.data.shards import read_manifest
-from sovtrain.errors import CheckpointError
+from sovtrain.errors import CheckpointError, SovtrainError
 from sovtrain.model.build import build_config, build_model
 from sovtrain.model.flops import model_cost
 from sovtrain.model.peak import device_key, peak_flops
@@ -72,7 +72,7 @@ def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
     recipe = loaded.recipe
     model = build_model(recipe.model, vocab_size, recipe.run.seed)
     if recipe.deepspeed.activation_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable({"use_reentrant": False})
     optimizer = build_optimizer(model, recipe.train.optimizer, ctx.device)
     schedule = LambdaLR(optimizer, warmup_cosine(recipe.train.optimizer, recipe.train.total_steps))
     config = deepspeed_config(recipe, ctx.world_size)
@@ -174,8 +174,13 @@ def log_run_metadata(session: Session) -> None:
 def open_session(
     loaded: LoadedRecipe, resume: str = "auto", peak_tflops: float | None = None
 ) -> Session:
-    ctx = init_distributed()
     recipe = loaded.recipe
+    if recipe.model.init_from:
+        raise SovtrainError(
+            "model.init_from: starting from a checkpoint or HF directory is not implemented "
+            "yet (it arrives with fine-tuning); remove it to pre-train from scratch"
+        )
+    ctx = init_distributed()
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
     vocab_size = read_manifest(shards_uri)["vocab_size"]
