@@ -37,6 +37,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/step_time.py
+	$(BIN)/python bench/data_throughput.py
 
 clean:
 	rm -rf runs .pytest_cache

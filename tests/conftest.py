@@ -28,7 +28,11 @@ TINY_RECIPE = {
         },
     },
     "tokenizer": {"vocab_size": 512, "train_chars": 200_000},
-    "data": {"source": {"documents": 600}, "heldout_fraction": 0.05, "shard_sequences": 64},
+    "data": {
+        "sources": [{"name": "fin", "kind": "synthetic", "documents": 600}],
+        "heldout_fraction": 0.05,
+        "shard_sequences": 64,
+    },
     "train": {
         "seq_len": 64,
         "micro_batch": 4,

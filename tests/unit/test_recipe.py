@@ -124,3 +124,11 @@ def test_setting_one_of_an_exclusive_pair_replaces_the_inherited_other(tmp_path)
     assert load_recipe(child).recipe.train.max_steps == 3
     over = load_recipe(tmp_path / "base.yaml", ["train.max_steps=5"]).recipe.train
     assert over.max_steps == 5 and over.max_tokens is None
+
+
+def test_overrides_reach_into_lists_by_index(tmp_path):
+    path = _write(tmp_path, TINY_RECIPE)
+    recipe = load_recipe(path, ["data.sources.0.documents=77"]).recipe
+    assert recipe.data.sources[0].documents == 77
+    with pytest.raises(RecipeError, match="not an index below 1"):
+        load_recipe(path, ["data.sources.3.documents=77"])

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from sovtrain.data import shards
+from sovtrain.errors import DataError
 
 
 class PackedDataset:
@@ -27,9 +28,17 @@ class PackedDataset:
         manifest = shards.read_manifest(shards_uri)
         self.seq_len: int = manifest["seq_len"]
         dtype = np.dtype(manifest["dtype"])
-        entries = [s for s in manifest["shards"] if s["split"] == split]
+        entries = sorted(
+            (s for s in manifest["shards"] if s["split"] == split),
+            key=lambda s: (s["bucket"], s["name"]),
+        )
         self._arrays = [shards.shard_rows(shards_uri, s, self.seq_len, dtype) for s in entries]
         self._offsets = np.cumsum([0] + [len(a) for a in self._arrays])
+        # rows of one bucket are contiguous: bucket -> (first row, end row)
+        self.buckets: dict[str, tuple[int, int]] = {}
+        for entry, start, end in zip(entries, self._offsets[:-1], self._offsets[1:], strict=True):
+            first, _ = self.buckets.get(entry["bucket"], (int(start), 0))
+            self.buckets[entry["bucket"]] = (first, int(end))
 
     def __len__(self) -> int:
         return int(self._offsets[-1])
@@ -70,6 +79,84 @@ class StreamSampler:
         return out
 
 
+class MixtureSampler:
+    """Like `StreamSampler`, but each stream entry first draws a bucket by mixture weight.
+
+    Entry `i`'s bucket comes from a counter-based RNG (block `i // BLOCK` seeded by
+    `(seed, block)`), and its row is the k-th of that bucket's own epoch-permuted stream,
+    where k counts earlier entries that drew the same bucket. Both are pure functions of
+    `i`, so `position` is still the whole state: resume replays the counts vectorised.
+    """
+
+    BLOCK = 1 << 16
+
+    def __init__(
+        self,
+        buckets: dict[str, tuple[int, int]],
+        weights: dict[str, float],
+        seed: int,
+        rank: int,
+        world_size: int,
+        micro_batch: int,
+        position: int = 0,
+    ) -> None:
+        unknown = sorted(set(weights) - set(buckets))
+        if unknown:
+            raise DataError(
+                f"data.mixture names {unknown}, which have no rows; present: {sorted(buckets)}"
+            )
+        names = sorted(b for b in weights if weights[b] > 0)
+        if not names:
+            raise DataError("data.mixture gives no bucket a positive weight")
+        self.names = names
+        self.ranges = [buckets[n] for n in names]
+        total = sum(weights[n] for n in names)
+        self._cumulative = np.cumsum([weights[n] / total for n in names])
+        self._cumulative[-1] = 1.0
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.micro_batch, self.position = micro_batch, position
+        self._block_counts: list[np.ndarray] = [np.zeros(len(names), dtype=np.int64)]
+        self._choice_cache: tuple[int, np.ndarray] = (-1, np.empty(0, dtype=np.int64))
+        self._orders: dict[tuple[int, int], np.ndarray] = {}
+
+    def _choices(self, block: int) -> np.ndarray:
+        if self._choice_cache[0] != block:
+            uniforms = np.random.default_rng([self.seed, 7919, block]).random(self.BLOCK)
+            self._choice_cache = (block, np.searchsorted(self._cumulative, uniforms, "right"))
+        return self._choice_cache[1]
+
+    def _counts_before_block(self, block: int) -> np.ndarray:
+        while len(self._block_counts) <= block:
+            done = len(self._block_counts) - 1
+            counts = np.bincount(self._choices(done), minlength=len(self.names))
+            self._block_counts.append(self._block_counts[-1] + counts)
+        return self._block_counts[block]
+
+    def _row(self, bucket: int, ordinal: int) -> int:
+        start, end = self.ranges[bucket]
+        epoch, offset = divmod(ordinal, end - start)
+        key = (bucket, epoch)
+        if key not in self._orders:
+            if len(self._orders) > 2 * len(self.names):
+                self._orders.clear()
+            rng = np.random.default_rng([self.seed, bucket, epoch])
+            self._orders[key] = rng.permutation(end - start)
+        return start + int(self._orders[key][offset])
+
+    def next_indices(self) -> np.ndarray:
+        start = self.position + self.rank * self.micro_batch
+        out = np.empty(self.micro_batch, dtype=np.int64)
+        for i, entry in enumerate(range(start, start + self.micro_batch)):
+            block, within = divmod(entry, self.BLOCK)
+            choices = self._choices(block)
+            bucket = int(choices[within])
+            ordinal = int(self._counts_before_block(block)[bucket])
+            ordinal += int(np.count_nonzero(choices[:within] == bucket))
+            out[i] = self._row(bucket, ordinal)
+        self.position += self.micro_batch * self.world_size
+        return out
+
+
 class BatchLoader:
     """Yields device tensors of token ids, preparing the next batch while the GPU works.
 
@@ -80,7 +167,7 @@ class BatchLoader:
     def __init__(
         self,
         dataset: PackedDataset,
-        sampler: StreamSampler,
+        sampler: StreamSampler | MixtureSampler,
         device: torch.device,
         prefetch: int = 2,
     ) -> None:
@@ -120,6 +207,21 @@ class BatchLoader:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def make_sampler(
+    dataset: PackedDataset,
+    mixture: dict[str, float] | None,
+    seed: int,
+    rank: int,
+    world_size: int,
+    micro_batch: int,
+    position: int = 0,
+) -> StreamSampler | MixtureSampler:
+    """Natural proportions (every row equally likely) unless the recipe sets a mixture."""
+    if mixture is None:
+        return StreamSampler(len(dataset), seed, rank, world_size, micro_batch, position)
+    return MixtureSampler(dataset.buckets, mixture, seed, rank, world_size, micro_batch, position)
 
 
 def fixed_batches(

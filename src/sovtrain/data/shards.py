@@ -1,20 +1,24 @@
 """Packed token shards: fixed-length sequences in raw little-endian arrays plus a manifest.
 
 Layout under `<prepared_uri>/shards/`:
-    train_00000.bin ... heldout_00000.bin   row-major [sequences, seq_len] of uint16/uint32
-    manifest.json                           seq_len, dtype, per-shard sha256 and counts
+    train_finance_en_00000.bin ...   row-major [sequences, seq_len] of uint16/uint32, one
+                                     (split, domain/language bucket) per file
+    manifest.json                    seq_len, dtype, per-shard sha256, bucket and counts
 
-Documents are concatenated with an EOS after each, then cut into `seq_len` rows, so nothing
-is padded and every token is trained on. The manifest is written last: a shard set without
-one is incomplete by definition.
+Documents of one bucket are concatenated with an EOS after each, then cut into `seq_len`
+rows, so nothing is padded and every token is trained on; keeping buckets apart lets the
+loader honour mixture weights by domain x language. The manifest is written last: a shard
+set without one is incomplete by definition.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,18 +41,22 @@ class ShardWriter:
 
     uri: str
     split: str
+    bucket: str  # "domain/lang": rows of one bucket never mix, so a sampler can weight them
     seq_len: int
     dtype: np.dtype
     rows_per_shard: int
     lineage: tuple[str, ...] = ()
     shards: list[dict[str, Any]] = field(default_factory=list)
-    tokens_by_lang: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     _pending: list[int] = field(default_factory=list)
     _rows: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, token_ids: list[int], lang: str) -> None:
+    def add(self, token_ids: list[int], source: str, lang: str) -> None:
+        """Append one document's tokens (EOS included); count them by source and language."""
         self._pending.extend(token_ids)
-        self.tokens_by_lang[lang] = self.tokens_by_lang.get(lang, 0) + len(token_ids)
+        slot = self.counts.setdefault(source, {}).setdefault(lang, {"documents": 0, "tokens": 0})
+        slot["documents"] += 1
+        slot["tokens"] += len(token_ids)
         while len(self._pending) >= self.seq_len:
             row = np.asarray(self._pending[: self.seq_len], dtype=self.dtype)
             del self._pending[: self.seq_len]
@@ -64,7 +72,8 @@ class ShardWriter:
 
     def _flush(self) -> None:
         data = np.stack(self._rows).tobytes()
-        name = f"{self.split}_{len(self.shards):05d}.bin"
+        slug = self.bucket.replace("/", "_")
+        name = f"{self.split}_{slug}_{len(self.shards):05d}.bin"
         storage.write_bytes_atomic(
             storage.join(self.uri, name), data, purpose="shards", lineage=self.lineage
         )
@@ -72,6 +81,7 @@ class ShardWriter:
             {
                 "name": name,
                 "split": self.split,
+                "bucket": self.bucket,
                 "sequences": len(self._rows),
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
@@ -107,15 +117,31 @@ def verify_shards(uri: str, manifest: dict[str, Any]) -> None:
 
 
 def shard_rows(uri: str, shard: dict[str, Any], seq_len: int, dtype: np.dtype) -> np.ndarray:
-    """Memory-map a local shard (remote shards are read into memory)."""
+    """Memory-map a shard. Remote shards are fetched once into a local cache (named by their
+    sha256 and verified on arrival), so every epoch after the first reads local disk."""
     location = storage.join(uri, shard["name"])
     local = storage.local_path(location)
-    if local is not None:
-        storage.exists(location, purpose="shards")  # passes the guards before mapping
-        array = np.memmap(local, dtype=dtype, mode="r")
+    if local is None:
+        local = _cached_copy(location, shard["sha256"])
     else:
-        array = np.frombuffer(storage.read_bytes(location, purpose="shards"), dtype=dtype)
-    return array.reshape(-1, seq_len)
+        storage.exists(location, purpose="shards")  # passes the guards before mapping
+    return np.memmap(local, dtype=dtype, mode="r").reshape(-1, seq_len)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SOVTRAIN_CACHE", Path.home() / ".cache" / "sovtrain")) / "shards"
+
+
+def _cached_copy(location: str, sha256: str) -> Path:
+    target = cache_dir() / sha256[:2] / f"{sha256}.bin"
+    if target.exists():
+        return target
+    data = storage.read_bytes(location, purpose="shards")
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise DataError(f"shard {location} is corrupt (sha256 mismatch on download)")
+    # the cache is a copy on this machine's disk: it goes through the door like any write
+    storage.write_bytes_atomic(str(target), data, purpose="shard-cache")
+    return target
 
 
 def summarize(shards: Iterable[dict[str, Any]], split: str) -> int:

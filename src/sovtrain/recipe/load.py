@@ -145,13 +145,28 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
         cursor = cursor.setdefault(part, {})
     cursor[parts[-1]] = value
     _drop_excluded(raw, layer)
-    node = raw
+    node: Any = raw
     for part in parts[:-1]:
+        if isinstance(node, list):  # `data.sources.0.documents`: list items by index
+            node = _list_item(node, part, override, path)
+            continue
         child = node.setdefault(part, {})
-        if not isinstance(child, dict):
+        if not isinstance(child, dict | list):
             raise RecipeError(f"{path}: override {override!r}: {part!r} is not a section")
         node = child
-    node[parts[-1]] = value
+    if isinstance(node, list):
+        _list_item(node, parts[-1], override, path)
+        node[int(parts[-1])] = value
+    else:
+        node[parts[-1]] = value
+
+
+def _list_item(items: list[Any], part: str, override: str, path: Path) -> Any:
+    if not part.isdigit() or int(part) >= len(items):
+        raise RecipeError(
+            f"{path}: override {override!r}: {part!r} is not an index below {len(items)}"
+        )
+    return items[int(part)]
 
 
 def _parse_scalar(text: str) -> Any:

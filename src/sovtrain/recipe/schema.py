@@ -12,7 +12,7 @@ silently ignored and costing a cluster run.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -73,14 +73,23 @@ class TokenizerSection(Section):
     train_chars: int = Field(
         20_000_000, ge=10_000, description="Characters of corpus sampled to train the BPE."
     )
+    fertility_report: bool = Field(
+        True, description="Also train an English-only BPE and report fertility against it."
+    )
     special_tokens: list[str] = Field(
         default_factory=lambda: ["<|endoftext|>", "<|pad|>", "<|im_start|>", "<|im_end|>"]
     )
 
 
+Domain = Literal["finance", "logistics"]
+
+
 class SyntheticSource(Section):
+    """A generated bilingual corpus (sovtrain.data.synth), deterministic from run.seed."""
+
     kind: Literal["synthetic"] = "synthetic"
-    domain: Literal["finance", "logistics"] = "finance"
+    name: str = Field("synthetic", description="Unique within the recipe; names lineage.")
+    domain: Domain = "finance"
     card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
     documents: int = Field(20_000, ge=10)
     languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
@@ -88,13 +97,91 @@ class SyntheticSource(Section):
     )
 
 
+class FilesSource(Section):
+    """Documents in files on local disk or any storage URI (read through sovtrain.storage)."""
+
+    kind: Literal["files"] = "files"
+    name: str = Field(description="Unique within the recipe; names lineage.")
+    domain: Domain
+    card: str = Field(description="Data card id of the source.")
+    uri: str = Field(description="A file, or a glob in the last path part: s3://b/raw/*.jsonl")
+    format: Literal["jsonl", "parquet", "text"] = "jsonl"
+    text_field: str = Field("text", description="Field holding the text (jsonl, parquet).")
+    max_documents: int | None = Field(None, ge=1)
+
+
+SourceSection = Annotated[SyntheticSource | FilesSource, Field(discriminator="kind")]
+
+
+PiiType = Literal["email", "hkid", "prc_id", "card", "bank_account", "phone"]
+LangLabel = Literal["en", "zh-Hant", "zh-Hans", "mixed", "other"]
+
+
+class PiiSection(Section):
+    action: Literal["mask", "drop", "keep"] = Field(
+        "mask", description="mask: replace with <PII:type>; drop: drop the document; keep."
+    )
+    types: list[PiiType] = Field(
+        default_factory=lambda: ["email", "hkid", "prc_id", "card", "bank_account", "phone"]
+    )
+
+
+class NearDupSection(Section):
+    enabled: bool = True
+    threshold: float = Field(0.8, gt=0, le=1, description="Estimated Jaccard to call a dup.")
+    num_perm: int = Field(64, ge=8, le=1024)
+    ngram: int = Field(5, ge=1, le=32, description="Character n-gram length.")
+
+
+class CleaningSection(Section):
+    """Recorded and digested into every shard manifest."""
+
+    nfkc: bool = True
+    normalize_whitespace: bool = True
+    script: Literal["keep", "zh-Hant-HK", "zh-Hans"] = Field(
+        "keep", description="Chinese script policy: keep, or convert with OpenCC."
+    )
+    languages: list[LangLabel] | None = Field(None, description="Keep only these; None: all.")
+    min_chars: int = Field(20, ge=0)
+    max_chars: int = Field(1_000_000, ge=1)
+    min_text_ratio: float = Field(
+        0.5, ge=0, le=1, description="Letters/digits/Han over visible characters."
+    )
+    dedup_exact: bool = True
+    near_dup: NearDupSection = Field(default_factory=NearDupSection)
+    pii: PiiSection = Field(default_factory=PiiSection)
+
+
 class DataSection(Section):
-    source: SyntheticSource = Field(default_factory=SyntheticSource)
+    sources: list[SourceSection] = Field(default_factory=lambda: [SyntheticSource()], min_length=1)
+    cleaning: CleaningSection = Field(default_factory=CleaningSection)
     prepared_uri: str = Field(
         "${run.output_uri}/data", description="Where tokenizer/ and shards/ are written."
     )
+    mixture: dict[str, float] | None = Field(
+        None,
+        description="Sampling weight per 'domain/language' bucket, e.g. {'finance/en': 0.4, "
+        "'finance/zh-Hant': 0.3, 'finance/zh-Hans': 0.3}; None: natural proportions.",
+    )
     heldout_fraction: float = Field(0.02, gt=0.0, lt=0.5)
+    workers: int = Field(0, ge=0, description="Cleaning processes; 0: one per core (max 8).")
     shard_sequences: int = Field(4096, ge=16, description="Sequences per packed shard file.")
+
+    @field_validator("mixture")
+    @classmethod
+    def _mixture_keys(cls, mixture: dict[str, float] | None) -> dict[str, float] | None:
+        for key, weight in (mixture or {}).items():
+            if key.count("/") != 1 or weight < 0:
+                raise ValueError(f"{key!r}: {weight}: expected 'domain/language': weight >= 0")
+        return mixture
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Any]) -> list[Any]:
+        names = [s.name for s in sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique, got {names}")
+        return sources
 
 
 class OptimizerSection(Section):

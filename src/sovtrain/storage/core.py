@@ -150,6 +150,7 @@ def write_bytes_atomic(
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give what open() would
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -159,6 +160,12 @@ def write_bytes_atomic(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def write_text_atomic(uri: str, text: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
@@ -175,6 +182,15 @@ def size(uri: str, *, purpose: str) -> int:
     canonical = _admit(uri, "read", purpose, ())
     fs, path = _fs(canonical)
     return int(fs.size(path))
+
+
+def fingerprint(uri: str, *, purpose: str) -> str:
+    """A cheap change detector: path, size and modification time or ETag."""
+    canonical = _admit(uri, "read", purpose, ())
+    fs, path = _fs(canonical)
+    info = fs.info(path)
+    stamp = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
+    return f"{canonical}:{info.get('size')}:{stamp}"
 
 
 def listdir(uri: str, *, purpose: str) -> list[str]:
@@ -226,7 +242,9 @@ def get_dir(uri: str, local_dir: Path, *, purpose: str, lineage: tuple[str, ...]
     """Download every file under `uri` into `local_dir`, keeping relative paths."""
     canonical = _admit(uri, "read", purpose, lineage)
     fs, root = _fs(canonical)
-    for remote in sorted(fs.find(root)):
+    for remote, info in sorted(fs.find(root, detail=True).items()):
+        if info.get("type") == "directory":  # emptied prefixes / folder placeholder keys
+            continue
         rel = posixpath.relpath(remote, root)
         dest = local_dir / rel
         dest.parent.mkdir(parents=True, exist_ok=True)

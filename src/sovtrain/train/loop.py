@@ -25,7 +25,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from sovtrain.data.loader import BatchLoader, PackedDataset, StreamSampler, fixed_batches
+from sovtrain.data.loader import BatchLoader, PackedDataset, fixed_batches, make_sampler
 from sovtrain.errors import TrainingDiverged
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import NullTracker
@@ -88,14 +88,11 @@ class Trainer:
         self.total_steps = train.total_steps
         self.heldout = PackedDataset(shards_uri, "heldout")
         dataset = PackedDataset(shards_uri, "train")
-        sampler = StreamSampler(
-            len(dataset),
-            self.recipe.run.seed,
-            ctx.rank,
-            ctx.world_size,
-            train.micro_batch,
-            position=state.data_position,
-        )
+        sampler = make_sampler(
+            dataset, self.recipe.data.mixture, self.recipe.run.seed, ctx.rank,
+            ctx.world_size, train.micro_batch, position=state.data_position,
+        )  # fmt: skip
+
         self.loader = BatchLoader(dataset, sampler, ctx.device)
         self.accumulator = DeviceAccumulator(ctx.device)
         self.losses: list[tuple[int, float]] = []
