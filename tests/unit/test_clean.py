@@ -138,3 +138,20 @@ def test_parallel_cleaning_equals_serial():
     expected = list(serial(docs))
     assert list(parallel.parallel(docs, workers=2, chunk=16)) == expected
     assert parallel.report.as_dict() == serial.report.as_dict()
+
+
+def test_parallel_cleaning_reads_its_input_lazily():
+    """A corpus larger than memory must not be drained into the worker pool's queue."""
+    consumed = 0
+
+    def endless():
+        nonlocal consumed
+        for i in range(100_000):
+            consumed += 1
+            yield _rec(i, BASE + f" item {i}")
+
+    cleaner = _cleaner()
+    stream = cleaner.parallel(endless(), workers=2, chunk=16)
+    next(stream)
+    assert consumed <= 16 * (2 * 2 + 1)
+    stream.close()

@@ -63,6 +63,9 @@ def test_prepare_writes_loadable_tokenizer_and_verified_shards(tiny_recipe):
     assert row.shape == (recipe.train.seq_len,) and row.max() < manifest["vocab_size"]
     # incremental: same inputs -> nothing rebuilt
     assert prepare(recipe, show_progress=False).reused
+    # the prepare report accounts for every row read, per source
+    assert manifest["source_rows"]["fin"]["rows"] == 1800  # 600 documents x 3 languages
+    assert manifest["source_rows"]["fin"]["filtered"] == 0
 
 
 def test_corrupted_shard_is_detected_and_named(tiny_recipe):
@@ -136,6 +139,64 @@ def test_file_sources_jsonl_parquet_text_through_storage(tmp_path):
         list(read_source(source("jsonl", "a.jsonl"), 0))
     dataset = as_dataset(source("jsonl", "a.jsonl", text_field="body"), 0)
     assert [row["text"] for row in dataset] == jsonl
+
+
+def test_row_filters_on_jsonl_and_parquet_are_counted(tmp_path):
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sovtrain.data.sources import read_source
+    from sovtrain.recipe.schema import FilesSource
+
+    rows = [{"text": f"note {i}", "desk": ["fx", "rates", None][i % 3], "amount": i}
+            for i in range(9)]  # fmt: skip
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "a.parquet")
+
+    def texts(fmt: str, filters: list[dict]) -> tuple[list[str], dict[str, int]]:
+        source = FilesSource(name="s", domain="finance", card="c", format=fmt,
+                             uri=str(tmp_path / f"a.{fmt}"), filters=filters)  # fmt: skip
+        counts: dict[str, int] = {}
+        return [r.text for r in read_source(source, 0, counts)], counts
+
+    for fmt in ("jsonl", "parquet"):
+        got, counts = texts(fmt, [{"field": "desk", "op": "==", "value": "fx"}])
+        assert got == ["note 0", "note 3", "note 6"]
+        assert counts == {"rows": 9, "filtered": 6}
+        got, _ = texts(fmt, [{"field": "desk", "op": "not_in", "value": ["fx"]},
+                             {"field": "amount", "op": ">=", "value": 4}])  # fmt: skip
+        assert got == ["note 4", "note 7"]  # None desk fails: a missing field never passes
+        got, _ = texts(fmt, [{"field": "text", "op": "matches", "value": r"[58]$"}])
+        assert got == ["note 5", "note 8"]
+    with pytest.raises(ValueError, match="needs a list"):
+        FilesSource(name="s", domain="finance", card="c", uri="x",
+                    filters=[{"field": "desk", "op": "in", "value": "fx"}])  # fmt: skip
+    with pytest.raises(ValueError, match="filters need fields"):
+        FilesSource(name="s", domain="finance", card="c", uri="x", format="text",
+                    filters=[{"field": "desk", "value": "fx"}])  # fmt: skip
+
+
+def test_spool_sample_spans_the_whole_corpus(tmp_path):
+    from sovtrain.data.clean import Record
+    from sovtrain.data.spool import Spool
+
+    spool = Spool(str(tmp_path / "spool.jsonl"), 0.1, ("c",))
+    with spool:
+        for i in range(2000):
+            source = "first" if i < 1000 else "second"
+            spool.add(Record(f"d{i}", source, "finance", "x" * 100, "en"))
+    records = list(spool.records())
+    assert len(records) == 2000 and records[0][1].doc_id == "d0"
+    heldout = sum(split == "heldout" for split, _ in records)
+    assert 140 < heldout < 260  # ~10% by document id
+    # a budget of a quarter of the train text draws from both halves, not just the first
+    train_chars = spool.chars["train", "en"]
+    sample = list(spool.sample_texts(train_chars // 4))
+    assert 0.2 * train_chars <= sum(map(len, sample)) <= 0.26 * train_chars
+    ids = [r.doc_id for split, r in records if split == "train"]
+    assert len(sample) < len(ids)
 
 
 def _mixture_sampler(rank=0, world=1, position=0):

@@ -11,24 +11,31 @@ import hashlib
 import json
 import logging
 import os
-import zlib
-from collections.abc import Iterator
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from sovtrain import storage
 from sovtrain.data import fertility, shards, synth, tokenizer
-from sovtrain.data.clean import Cleaner, Record, cleaning_digest
+from sovtrain.data.clean import Cleaner, batched, cleaning_digest
 from sovtrain.data.reference_text import REFERENCE_TEXT
 from sovtrain.data.sources import expand, read_source
+from sovtrain.data.spool import Spool
 from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, Recipe
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 _BATCH = 512
+_FERTILITY_CHARS = 2_000_000  # held-out characters per language measured
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,11 @@ def prepared_locations(recipe: Recipe) -> tuple[str, str]:
 
 
 def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
-    """Build (or reuse) the tokenizer and shards the recipe trains on."""
+    """Build (or reuse) the tokenizer and shards the recipe trains on.
+
+    Three streaming passes over a local spool of cleaned documents (see `spool.py`):
+    clean once, sample to train the tokenizer (+ fertility), tokenize and pack.
+    """
     tok_uri, shard_uri = prepared_locations(recipe)
     key = prepare_key(recipe)
     existing = _reusable_manifest(shard_uri, key)
@@ -77,61 +88,33 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         log.info("prepared data at %s is up to date (key %s)", shard_uri, key[:12])
         return PreparedData(tok_uri, shard_uri, existing, shards.manifest_digest(shard_uri), True)
 
-    sources = recipe.data.sources
-    lineage = tuple(sorted({source.card for source in sources}))
-    cleaner = Cleaner(recipe.data.cleaning)
-    workers = recipe.data.workers or min(os.cpu_count() or 1, 8)
-    docs = [
-        record
-        for source in sources
-        for record in cleaner.parallel(read_source(source, recipe.run.seed), workers)
-    ]
-    heldout = _heldout_ids(docs, recipe.data.heldout_fraction)
-    train_docs = [d for d in docs if d.doc_id not in heldout]
-
-    log.info("training byte-level BPE (vocab %d)", recipe.tokenizer.vocab_size)
-    bpe = tokenizer.train_bpe(
-        _sample_texts(train_docs, recipe.tokenizer.train_chars),
-        recipe.tokenizer.vocab_size,
-        recipe.tokenizer.special_tokens,
-    )
-    tok_digest = tokenizer.save_hf(bpe, tok_uri, recipe.tokenizer.special_tokens)
-    report = _fertility(recipe, bpe, train_docs, [d for d in docs if d.doc_id in heldout])
-    eos_id = bpe.token_to_id(tokenizer.EOS_TOKEN)
-    if eos_id is None:
-        raise DataError(f"special tokens must include {tokenizer.EOS_TOKEN}")
-
-    dtype = shards.token_dtype(bpe.get_vocab_size())
-    writers: dict[tuple[str, str], shards.ShardWriter] = {}
-
-    def writer(split: str, bucket: str) -> shards.ShardWriter:
-        if (split, bucket) not in writers:
-            writers[split, bucket] = shards.ShardWriter(
-                shard_uri, split, bucket, recipe.train.seq_len, dtype,
-                recipe.data.shard_sequences, lineage,
-            )  # fmt: skip
-        return writers[split, bucket]
-
-    with Progress(disable=not show_progress, transient=True) as progress:
-        task = progress.add_task("tokenizing and packing", total=len(docs))
-        for batch in _batches(docs, _BATCH):
-            encodings = bpe.encode_batch([d.text for d in batch])
-            for doc, enc in zip(batch, encodings, strict=True):
-                split = "heldout" if doc.doc_id in heldout else "train"
-                writer(split, f"{doc.domain}/{doc.lang}").add(
-                    [*enc.ids, eos_id], doc.source, doc.lang
-                )
-            progress.advance(task, len(batch))
+    lineage = tuple(sorted({source.card for source in recipe.data.sources}))
+    scratch_root = shards.cache_root() / "scratch"
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="prepare-", dir=scratch_root) as scratch:
+        spool = Spool(storage.join(scratch, "cleaned.jsonl"), recipe.data.heldout_fraction, lineage)
+        cleaner, source_counts = _clean_into(spool, recipe, show_progress)
+        log.info("training byte-level BPE (vocab %d) on %d cleaned documents",
+                 recipe.tokenizer.vocab_size, spool.documents)  # fmt: skip
+        bpe = tokenizer.train_bpe(
+            spool.sample_texts(recipe.tokenizer.train_chars),
+            recipe.tokenizer.vocab_size,
+            recipe.tokenizer.special_tokens,
+        )
+        tok_digest = tokenizer.save_hf(bpe, tok_uri, recipe.tokenizer.special_tokens)
+        report = _fertility(recipe, bpe, spool)
+        writers = _pack(spool, bpe, recipe, shard_uri, lineage, show_progress)
 
     manifest = {
         "prepare_key": key,
         "format": FORMAT_VERSION,
         "seq_len": recipe.train.seq_len,
-        "dtype": dtype.str,
+        "dtype": shards.token_dtype(bpe.get_vocab_size()).str,
         "vocab_size": bpe.get_vocab_size(),
-        "eos_id": eos_id,
+        "eos_id": bpe.token_to_id(tokenizer.EOS_TOKEN),
         "tokenizer_digest": tok_digest,
-        "sources": [source.model_dump(mode="json") for source in sources],
+        "sources": [source.model_dump(mode="json") for source in recipe.data.sources],
+        "source_rows": source_counts,
         "cleaning_digest": cleaning_digest(recipe.data.cleaning),
         "cleaning_report": cleaner.report.as_dict(),
         "fertility": report,
@@ -148,24 +131,77 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     return PreparedData(tok_uri, shard_uri, manifest, digest, False)
 
 
-def _fertility(
-    recipe: Recipe, bpe: Any, train_docs: list[Record], heldout_docs: list[Record]
-) -> dict[str, Any]:
-    """Fertility on held-out documents and on hand-written reference text, vs English-only."""
-    if not recipe.tokenizer.fertility_report:
-        return {}
-    english = [d for d in train_docs if d.lang == "en"]
-    if not english:
+def _clean_into(
+    spool: Spool, recipe: Recipe, show_progress: bool
+) -> tuple[Cleaner, dict[str, dict[str, int]]]:
+    """Pass 1: read every source, clean, spool. Returns the cleaner (its report) and the
+    per-source row counts (rows read, rows dropped by the source's filters)."""
+    cleaner = Cleaner(recipe.data.cleaning)
+    workers = recipe.data.workers or min(os.cpu_count() or 1, 8)
+    counts: dict[str, dict[str, int]] = {}
+    with spool, _progress(show_progress) as progress:
+        task = progress.add_task("reading and cleaning", total=None)
+        for source in recipe.data.sources:
+            rows = read_source(source, recipe.run.seed, counts.setdefault(source.name, {}))
+            for record in cleaner.parallel(rows, workers):
+                spool.add(record)
+                progress.advance(task)
+    return cleaner, counts
+
+
+def _pack(
+    spool: Spool,
+    bpe: Any,
+    recipe: Recipe,
+    shard_uri: str,
+    lineage: tuple[str, ...],
+    show_progress: bool,
+) -> dict[tuple[str, str], shards.ShardWriter]:
+    """Pass 3: tokenize the spool in batches (the Rust tokenizer uses every core) and pack
+    each document, EOS-terminated, into its split x domain/language bucket."""
+    eos_id = bpe.token_to_id(tokenizer.EOS_TOKEN)
+    if eos_id is None:
+        raise DataError(f"tokenizer.special_tokens must include {tokenizer.EOS_TOKEN}")
+    dtype = shards.token_dtype(bpe.get_vocab_size())
+    writers: dict[tuple[str, str], shards.ShardWriter] = {}
+    with _progress(show_progress) as progress:
+        task = progress.add_task("tokenizing and packing", total=spool.documents)
+        for batch in batched(spool.records(), _BATCH):
+            encodings = bpe.encode_batch([record.text for _, record in batch])
+            for (split, doc), enc in zip(batch, encodings, strict=True):
+                bucket = f"{doc.domain}/{doc.lang}"
+                if (split, bucket) not in writers:
+                    writers[split, bucket] = shards.ShardWriter(
+                        shard_uri, split, bucket, recipe.train.seq_len, dtype,
+                        recipe.data.shard_sequences, lineage,
+                    )  # fmt: skip
+                writers[split, bucket].add([*enc.ids, eos_id], doc.source, doc.lang)
+            progress.advance(task, len(batch))
+    return writers
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), disable=not show, transient=True,
+    )  # fmt: skip
+
+
+def _fertility(recipe: Recipe, bpe: Any, spool: Spool) -> dict[str, Any]:
+    """Fertility on held-out documents and on hand-written reference text, vs a BPE of the
+    same size trained on English only (the tokenizer a monolingual stack would ship)."""
+    if not recipe.tokenizer.fertility_report or "en" not in spool.languages("train"):
         return {}
     log.info("training the English-only baseline BPE for the fertility report")
     baseline = fertility.english_baseline(
-        _sample_texts(english, recipe.tokenizer.train_chars),
+        spool.sample_texts(recipe.tokenizer.train_chars, lang="en"),
         recipe.tokenizer.vocab_size,
         recipe.tokenizer.special_tokens,
     )
-    by_lang: dict[str, list[str]] = {}
-    for doc in heldout_docs:
-        by_lang.setdefault(doc.lang, []).append(doc.text)
+    by_lang = {
+        lang: list(spool.sample_texts(_FERTILITY_CHARS, split="heldout", lang=lang))
+        for lang in spool.languages("heldout")
+    }
     return {
         "heldout": [f.as_dict() for f in fertility.measure(bpe, baseline, by_lang)],
         "reference": [f.as_dict() for f in fertility.measure(bpe, baseline, REFERENCE_TEXT)],
@@ -201,23 +237,3 @@ def _reusable_manifest(shard_uri: str, key: str) -> dict[str, Any] | None:
         log.warning("rebuilding prepared data: %s", err)
         return None
     return manifest
-
-
-def _heldout_ids(docs: list[Record], fraction: float) -> set[str]:
-    """Held-out by document id, so all language renderings of a document share a split."""
-    cut = int(fraction * 10_000)
-    return {d.doc_id for d in docs if zlib.crc32(d.doc_id.encode()) % 10_000 < cut}
-
-
-def _sample_texts(docs: list[Record], max_chars: int) -> Iterator[str]:
-    used = 0
-    for doc in docs:
-        if used >= max_chars:
-            return
-        used += len(doc.text)
-        yield doc.text
-
-
-def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

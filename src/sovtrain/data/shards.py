@@ -128,8 +128,13 @@ def shard_rows(uri: str, shard: dict[str, Any], seq_len: int, dtype: np.dtype) -
     return np.memmap(local, dtype=dtype, mode="r").reshape(-1, seq_len)
 
 
+def cache_root() -> Path:
+    """This machine's local cache (SOVTRAIN_CACHE, default ~/.cache/sovtrain)."""
+    return Path(os.environ.get("SOVTRAIN_CACHE", Path.home() / ".cache" / "sovtrain"))
+
+
 def cache_dir() -> Path:
-    return Path(os.environ.get("SOVTRAIN_CACHE", Path.home() / ".cache" / "sovtrain")) / "shards"
+    return cache_root() / "shards"
 
 
 def _cached_copy(location: str, sha256: str) -> Path:

@@ -13,6 +13,7 @@ import fnmatch
 import json
 import posixpath
 from collections.abc import Iterator
+from typing import Any
 
 from sovtrain import storage
 from sovtrain.data import synth
@@ -21,18 +22,33 @@ from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, SourceSection, SyntheticSource
 
 
-def read_source(source: SourceSection, seed: int) -> Iterator[Record]:
-    """Every document of one source, in a deterministic order."""
+def read_source(
+    source: SourceSection, seed: int, counts: dict[str, int] | None = None
+) -> Iterator[Record]:
+    """Every document of one source, in a deterministic order.
+
+    `counts`, when given, receives `rows` read and `filtered` (dropped by the source's row
+    filters), so the prepare report can say what a filter removed before cleaning saw it.
+    """
+    counts = counts if counts is not None else {}
+    counts.setdefault("rows", 0)
+    counts.setdefault("filtered", 0)
     if isinstance(source, SyntheticSource):
         for doc in synth.generate(source.domain, seed, source.documents, list(source.languages)):
+            counts["rows"] += 1
             yield Record(doc.doc_id, source.name, doc.domain, doc.text)
         return
-    count = 0
+    kept = 0
     for uri in expand(source.uri):
-        for number, text in _read_file(uri, source):
-            if source.max_documents is not None and count >= source.max_documents:
+        for number, row in _read_rows(uri, source):
+            if source.max_documents is not None and kept >= source.max_documents:
                 return
-            count += 1
+            counts["rows"] += 1
+            if not all(f.passes(row) for f in source.filters):
+                counts["filtered"] += 1
+                continue
+            kept += 1
+            text = _field(row, source.text_field, uri, number)
             yield Record(f"{source.name}:{posixpath.basename(uri)}:{number}", source.name,
                          source.domain, text)  # fmt: skip
 
@@ -49,32 +65,49 @@ def expand(pattern: str) -> list[str]:
     return matches
 
 
-def _read_file(uri: str, source: FilesSource) -> Iterator[tuple[int, str]]:
+def _read_rows(uri: str, source: FilesSource) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row number, row) pairs; plain text yields {text_field: block}."""
     lineage = (source.card,)
     if source.format == "jsonl":
         with storage.open_uri(uri, "rb", purpose="raw-data", lineage=lineage) as handle:
             for number, line in enumerate(handle):
                 if line.strip():
-                    yield number, _field(json.loads(line), source.text_field, uri, number)
+                    yield number, _json_row(line, uri, number)
     elif source.format == "parquet":
         import pyarrow.parquet as pq
 
+        columns = list(dict.fromkeys([source.text_field, *(f.field for f in source.filters)]))
         with storage.open_uri(uri, "rb", purpose="raw-data", lineage=lineage) as handle:
+            parquet = pq.ParquetFile(handle)
+            missing = [c for c in columns if c not in parquet.schema_arrow.names]
+            if missing:
+                raise DataError(f"{uri}: no column {missing[0]!r} (text_field or filters)")
             number = 0
-            for batch in pq.ParquetFile(handle).iter_batches(columns=[source.text_field]):
-                for text in batch.column(0).to_pylist():
-                    yield number, text or ""
+            for batch in parquet.iter_batches(columns=columns):
+                for row in batch.to_pylist():
+                    yield number, row
                     number += 1
     else:
         text = storage.read_text(uri, purpose="raw-data", lineage=lineage)
         for number, block in enumerate(b for b in text.split("\n\n") if b.strip()):
-            yield number, block
+            yield number, {source.text_field: block}
 
 
-def _field(row: dict, name: str, uri: str, number: int) -> str:
+def _json_row(line: bytes, uri: str, number: int) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{uri} line {number + 1}: not JSON ({err.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{uri} line {number + 1}: expected a JSON object")
+    return row
+
+
+def _field(row: dict[str, Any], name: str, uri: str, number: int) -> str:
     if name not in row:
-        raise DataError(f"{uri} line {number + 1}: no field {name!r} (data.sources text_field)")
-    return str(row[name])
+        raise DataError(f"{uri} row {number + 1}: no field {name!r} (data.sources text_field)")
+    value = row[name]
+    return "" if value is None else str(value)
 
 
 def as_dataset(source: SourceSection, seed: int):

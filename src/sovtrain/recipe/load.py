@@ -65,14 +65,14 @@ def recipe_digest(recipe: Recipe) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def format_validation_error(err: ValidationError, path: Path) -> str:
+def format_validation_error(err: ValidationError, path: Path, what: str = "recipe") -> str:
     """One line per problem: `file: dotted.field: what was expected (got ...)`."""
-    lines = [f"{path}: invalid recipe ({err.error_count()} problem(s))"]
+    lines = [f"{path}: invalid {what} ({err.error_count()} problem(s))"]
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "<root>"
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
-            message = "unknown field (check the spelling; see `sovtrain recipe show --schema`)"
+            message = "unknown field (check the spelling against the schema)"
         got = problem.get("input")
         shown = problem["type"] not in ("missing", "extra_forbidden") and not isinstance(
             got, dict | list

@@ -97,6 +97,50 @@ class SyntheticSource(Section):
     )
 
 
+FilterOp = Literal["==", "!=", "in", "not_in", ">=", "<=", "matches"]
+
+
+class RowFilter(Section):
+    """Keep a row only when `row[field] <op> value` holds (e.g. drop one desk's records)."""
+
+    field: str
+    op: FilterOp = "=="
+    value: Any
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> RowFilter:
+        if self.op in ("in", "not_in") and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op!r} needs a list value")
+        if self.op in (">=", "<=") and not isinstance(self.value, int | float):
+            raise ValueError(f"op {self.op!r} needs a number")
+        if self.op == "matches":
+            try:
+                re.compile(str(self.value))
+            except re.error as err:
+                raise ValueError(f"bad regular expression {self.value!r}: {err}") from None
+        return self
+
+    def passes(self, row: dict[str, Any]) -> bool:
+        if self.field not in row or row[self.field] is None:
+            return False
+        got = row[self.field]
+        if self.op == "==":
+            return bool(got == self.value)
+        if self.op == "!=":
+            return bool(got != self.value)
+        if self.op == "in":
+            return got in self.value
+        if self.op == "not_in":
+            return got not in self.value
+        if self.op == "matches":
+            return re.search(str(self.value), str(got)) is not None
+        try:
+            number = float(got)
+        except (TypeError, ValueError):
+            return False
+        return number >= self.value if self.op == ">=" else number <= self.value
+
+
 class FilesSource(Section):
     """Documents in files on local disk or any storage URI (read through sovtrain.storage)."""
 
@@ -107,7 +151,18 @@ class FilesSource(Section):
     uri: str = Field(description="A file, or a glob in the last path part: s3://b/raw/*.jsonl")
     format: Literal["jsonl", "parquet", "text"] = "jsonl"
     text_field: str = Field("text", description="Field holding the text (jsonl, parquet).")
+    filters: list[RowFilter] = Field(
+        default_factory=list,
+        description="Row filters (jsonl, parquet), all must pass: [{field: lang, op: in, "
+        "value: [en, zh]}]. A row without the field fails the filter.",
+    )
     max_documents: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _filters_need_fields(self) -> FilesSource:
+        if self.filters and self.format == "text":
+            raise ValueError("filters need fields: use format jsonl or parquet")
+        return self
 
 
 SourceSection = Annotated[SyntheticSource | FilesSource, Field(discriminator="kind")]

@@ -8,10 +8,12 @@ shard manifest, so a shard always says which cleaning produced it.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from sovtrain.data.clean import pii
 from sovtrain.data.clean.dedup import ExactDedup, NearDedup
@@ -65,6 +67,7 @@ def cleaning_digest(config: CleaningSection) -> str:
 
 
 Stage = Callable[[Record], Record | None]
+T = TypeVar("T")
 
 
 class Cleaner:
@@ -125,18 +128,29 @@ class Cleaner:
             return
         context = multiprocessing.get_context("spawn")  # never fork a process holding threads
         with context.Pool(workers) as pool:
-            jobs = ((self.config, batch) for batch in _batched(records, chunk))
-            for kept, counts, found in pool.imap(_clean_batch, jobs):
-                for name, count in counts.items():
-                    mine = self.report.stages[name]
-                    for key, value in count.items():
-                        setattr(mine, key, getattr(mine, key) + value)
-                for name, n in found.items():
-                    self.report.pii_found[name] = self.report.pii_found.get(name, 0) + n
-                for record in kept:
-                    out = self.clean(record, slice(_PER_DOCUMENT, None))
-                    if out is not None:
-                        yield out
+            # A bounded window of batches in flight: Pool.imap would drain the whole input
+            # into its task queue, which for a corpus larger than memory is the bug.
+            window: collections.deque = collections.deque()
+            for batch in batched(records, chunk):
+                window.append(pool.apply_async(_clean_batch, ((self.config, batch),)))
+                if len(window) >= 2 * workers:
+                    yield from self._finish(window.popleft().get())
+            while window:
+                yield from self._finish(window.popleft().get())
+
+    def _finish(self, result: tuple[list[Record], dict, dict]) -> Iterator[Record]:
+        """Merge one worker batch's counts, then run the dedup stages here, in order."""
+        kept, counts, found = result
+        for name, count in counts.items():
+            mine = self.report.stages[name]
+            for key, value in count.items():
+                setattr(mine, key, getattr(mine, key) + value)
+        for name, n in found.items():
+            self.report.pii_found[name] = self.report.pii_found.get(name, 0) + n
+        for record in kept:
+            out = self.clean(record, slice(_PER_DOCUMENT, None))
+            if out is not None:
+                yield out
 
     # -- stages: each returns the (possibly changed) record, or None to drop it
     def _normalize(self, r: Record) -> Record:
@@ -181,10 +195,11 @@ class Cleaner:
 _PER_DOCUMENT = 6  # stages before exact_dedup look at one document at a time
 
 
-def _batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """itertools.batched (3.12+) for 3.11, as lists."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
         if len(batch) == size:
             yield batch
             batch = []
