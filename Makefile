@@ -9,8 +9,10 @@ SMOKE_RECIPE ?= recipes/pretrain/finance-smoke.yaml
 TORCH_PIN := torch==2.13.0
 DEEPSPEED_PIN := deepspeed==0.19.8
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# Debian packages the tests need (chromium renders the compliance report); one list to extend.
+SYSTEM_PACKAGES := chromium
 
-.PHONY: setup smoke test test-fast lint bench clean
+.PHONY: setup system-deps smoke test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -22,10 +24,24 @@ $(STAMP): pyproject.toml Makefile
 	@touch $@
 	@echo "setup complete: $(BIN)/sovtrain"
 
+# Installs what is missing (a package counts as present if dpkg has it or a command of that
+# name exists), only as root; otherwise it says what to install and the tests that need it fail.
+system-deps:
+	@missing=""; for pkg in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "ok installed" \
+			|| command -v $$pkg >/dev/null || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+		echo "WARNING: missing system packages:$$missing (run: sudo apt-get install -y$$missing)"; \
+	fi
+
 smoke: setup
 	$(BIN)/sovtrain train $(SMOKE_RECIPE) --nproc 2
 
-test: setup
+test: setup system-deps
 	$(BIN)/python -m pytest tests
 
 test-fast: setup

@@ -15,7 +15,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sovtrain.errors import SovtrainError
+from sovtrain.cards_cli import cards_app
+from sovtrain.errors import Preempted, SovtrainError
+from sovtrain.governance_cli import ClusterOpt, audit_app, default_cluster, residency_app
+from sovtrain.slurm_cli import slurm_app
 
 app = typer.Typer(
     help="sovtrain: train bilingual sovereign domain models from one recipe.",
@@ -26,6 +29,10 @@ recipe_app = typer.Typer(help="Validate and inspect recipes.", no_args_is_help=T
 data_app = typer.Typer(help="Prepare tokenizer and packed token shards.", no_args_is_help=True)
 app.add_typer(recipe_app, name="recipe")
 app.add_typer(data_app, name="data")
+app.add_typer(cards_app, name="cards", help="Validate, approve and report on data cards.")
+app.add_typer(residency_app, name="residency")
+app.add_typer(audit_app, name="audit")
+app.add_typer(slurm_app, name="slurm")
 console = Console(stderr=True)
 
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file (see recipes/).")]
@@ -88,11 +95,17 @@ def recipe_show(
 
 
 @data_app.command("prepare")
-def data_prepare(recipe: RecipeArg, set_: SetOpt = None) -> None:
-    """Generate/read the corpus, train the tokenizer, pack shards (no-op when up to date)."""
-    from sovtrain.data.prepare import prepare
+def data_prepare(recipe: RecipeArg, set_: SetOpt = None, cluster: ClusterOpt = "") -> None:
+    """Generate/read the corpus, train the tokenizer, pack shards (no-op when up to date).
 
-    prepared = prepare(_load(recipe, set_).recipe)
+    The residency admission check runs first: a refused job reads nothing.
+    """
+    from sovtrain.data.prepare import prepare
+    from sovtrain.governance.admission import enforce
+
+    loaded = _load(recipe, set_)
+    enforce(loaded.recipe, cluster or default_cluster(), f"{loaded.recipe.run.name}/prepare")
+    prepared = prepare(loaded.recipe)
     verb = "reused" if prepared.reused else "wrote"
     counts = {s: 0 for s in ("train", "heldout")}
     for shard in prepared.manifest["shards"]:
@@ -113,9 +126,11 @@ def data_prepare(recipe: RecipeArg, set_: SetOpt = None) -> None:
 
 @data_app.command("generate")
 def data_generate(
-    domain: Annotated[str, typer.Argument(help="finance or logistics")],
+    domain: Annotated[str, typer.Argument(help="Corpus: finance, logistics or hk-bank-comms.")],
     out: Annotated[str, typer.Argument(help="Output directory or storage URI.")],
-    documents: Annotated[int | None, typer.Option(help="Parallel documents (x3 lines).")] = None,
+    documents: Annotated[
+        int | None, typer.Option(help="Parallel documents (one line per language each).")
+    ] = None,
     size: Annotated[
         str | None, typer.Option(help="Stop at this much JSON, e.g. 50MB, 2GB.")
     ] = None,
@@ -123,14 +138,16 @@ def data_generate(
 ) -> None:
     """Write a synthetic bilingual corpus as JSON lines (read it back as a `files` source)."""
     from sovtrain.data.generate import generate_corpus
+    from sovtrain.data.synth import CORPORA
 
-    if domain not in ("finance", "logistics"):
-        raise SovtrainError(f"domain must be finance or logistics, got {domain!r}")
+    if domain not in CORPORA:
+        raise SovtrainError(f"corpus must be one of {', '.join(CORPORA)}, got {domain!r}")
     if (documents is None) == (size is None):
         raise SovtrainError("give exactly one of --documents or --size")
     corpus = generate_corpus(domain, out, seed, documents, _parse_size(size) if size else None)
     console.print(
-        f"wrote {corpus.bytes:,} bytes, {corpus.documents:,} documents x 3 languages, "
+        f"wrote {corpus.bytes:,} bytes, {corpus.documents:,} documents "
+        f"x {len(CORPORA[domain].languages)} languages, "
         f"in {len(corpus.parts)} part(s) under {corpus.uri}"
     )
 
@@ -191,21 +208,34 @@ def train(
         int | None,
         typer.Option(help="Checkpoint and exit after N steps of this invocation; rerun continues."),
     ] = None,
+    cluster: ClusterOpt = "",
 ) -> None:
-    """Pre-train a model with DeepSpeed. Rerunning the same command continues the run."""
+    """Pre-train a model with DeepSpeed. Rerunning the same command continues the run.
+
+    Residency admission runs before anything starts; every storage access is then checked
+    and written to the run's audit log.
+    """
     loaded = _load(recipe, set_)  # validate before spawning anything
+    from sovtrain.governance.admission import enforce
     from sovtrain.train.launch import in_distributed_launch, relaunch_with_torchrun
 
+    cluster = cluster or default_cluster()
     if nproc > 1 and not in_distributed_launch():
+        enforce(loaded.recipe, cluster, loaded.recipe.run.name, install=False)
         relaunch_with_torchrun(nproc)
     from sovtrain.train.report import print_summary
     from sovtrain.train.session import run_training
 
     session, summary = run_training(
-        loaded, resume=resume, peak_tflops=peak_tflops, stop_after=stop_after
+        loaded, resume=resume, peak_tflops=peak_tflops, stop_after=stop_after, cluster=cluster
     )
     if session.ctx.is_main:
         print_summary(session, summary)
+    if summary.stopped_by and summary.final_step < session.trainer.total_steps:
+        raise Preempted(
+            f"{summary.stopped_by}: checkpointed at step {summary.final_step}; "
+            "run the same command (or requeue the job) to continue"
+        )
 
 
 @app.command()

@@ -21,6 +21,10 @@ class DataError(SovtrainError):
     """Prepared data is missing, stale or corrupt."""
 
 
+class StorageError(SovtrainError, ValueError):
+    """A URI the storage layer will not resolve (e.g. chained `a::b` URLs)."""
+
+
 class CheckpointError(SovtrainError):
     """A checkpoint is missing, incomplete or fails verification."""
 
@@ -35,3 +39,12 @@ class PolicyRefused(SovtrainError):
     """A storage or compute action is not allowed by the residency policy."""
 
     exit_code = 3
+
+
+class Preempted(SovtrainError):
+    """A scheduler signal stopped training after a verified checkpoint: requeue to continue.
+
+    Exit code 75 (EX_TEMPFAIL) is what the sbatch template requeues on.
+    """
+
+    exit_code = 75

@@ -7,6 +7,7 @@ as an uninterrupted one, in one MLflow run), and what a run records in MLflow.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import TINY_RECIPE
+from tests.conftest import REPO, TINY_RECIPE, write_recipe
 from tests.integration.servers import mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -107,6 +108,35 @@ def test_mlflow_records_params_tags_metrics_and_artifacts(runs):
     assert final_loss < first_loss
 
 
+def test_run_records_lineage_compliance_tags_and_a_verifiable_audit_log(runs):
+    from sovtrain.data.shards import manifest_digest
+    from sovtrain.governance.audit import verify
+    from sovtrain.governance.cards import load_card
+
+    client = runs["client"]
+    run = client.get_run(runs["runs"]["resumed"].info.run_id)
+    inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    card = load_card(REPO / "data_cards" / "synthetic-finance-bilingual.yaml")
+    assert set(inputs) == {"synthetic-finance-bilingual@1", "packed-shards"}
+    by_tag = {t.key: t.value for t in inputs["synthetic-finance-bilingual@1"].tags}
+    assert by_tag["card_digest"] == card.digest
+    assert inputs["synthetic-finance-bilingual@1"].dataset.digest == card.digest[:32]
+    shards = {t.key: t.value for t in inputs["packed-shards"].tags}
+    assert shards["manifest_digest"] == manifest_digest(str(runs["tmp"] / "shared-data" / "shards"))
+    tags = run.data.tags
+    assert tags["compliance.datasets"] == "synthetic-finance-bilingual@1"
+    assert tags["compliance.compute_region"] == "hk" and tags["compliance.cluster"] == "local"
+    # one chain across both invocations of the resumed run, matching the published head
+    log_path = runs["tmp"] / "resumed" / "audit.jsonl"
+    result = verify(log_path, expect_head=tags["audit.head"])
+    assert result.ok and result.records > 10 and result.denied == 0
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert {"checkpoint", "shards", "run-output"} <= {r["purpose"] for r in records}
+    assert {"audit/audit.jsonl"} <= {
+        a.path for a in client.list_artifacts(run.info.run_id, "audit")
+    }
+
+
 def test_checkpoints_on_disk_are_verified_and_latest_is_newest(runs):
     root = runs["tmp"] / "uninterrupted" / "checkpoints"
     assert (root / "latest").read_text() == "step_00000012"
@@ -142,3 +172,54 @@ def test_default_embedded_mlflow_store_lives_in_the_run_directory(tmp_path):
     assert run.info.status == "FINISHED"
     assert run.info.artifact_uri.startswith(str(tmp_path / "local" / "mlartifacts"))
     assert client.get_metric_history(run.info.run_id, "mfu")
+
+
+def test_usr1_checkpoints_exits_75_and_the_rerun_finishes_the_same_run(tmp_path):
+    """The preemption contract without Slurm: USR1 -> checkpoint marked SIGUSR1 -> exit 75;
+    the rerun resumes in the same MLflow run and ends where an uninterrupted run ends."""
+    import signal
+    import time
+
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"]["output_uri"] = str(tmp_path / "sig")
+    recipe["train"].update(max_steps=40, log_interval=1)
+    recipe["checkpoint"]["interval_steps"] = 1000  # only the signal and the final checkpoint
+    path = write_recipe(tmp_path / "sig.yaml", recipe)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "sovtrain.cli", "train", str(path)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    db = tmp_path / "sig" / "mlflow.db"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists() and _logged_steps(db) >= 3:
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGUSR1)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 75, stderr[-3000:]
+    assert "SIGUSR1" in stderr
+    checkpoints = sorted((tmp_path / "sig" / "checkpoints").glob("step_*"))
+    assert len(checkpoints) == 1
+    state = json.loads((checkpoints[0] / "sovtrain_state.json").read_text())
+    assert state["saved_for"] == "SIGUSR1" and 3 <= state["step"] < 40
+    resumed = sovtrain("train", str(path))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    client = MlflowClient(f"sqlite:///{db}")
+    (run,) = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    assert run.info.status == "FINISHED"
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "loss")]
+    assert sorted(steps) == list(range(1, 41))  # one run, one curve, no step twice
+    final = json.loads((tmp_path / "sig/checkpoints/step_00000040/sovtrain_state.json").read_text())
+    assert final["tokens_seen"] == 40 * 8 * 64
+
+
+def _logged_steps(db: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db) as conn:
+            row = conn.execute("select max(step) from metrics where key = 'loss'").fetchone()
+    except sqlite3.Error:
+        return 0
+    return row[0] or 0

@@ -55,6 +55,17 @@ def test_each_pii_type_is_found_and_masked(kind):
 
 
 @pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("請電郵至chan.tm@example.hk查詢", "請電郵至<PII:email>查詢"),  # CJK on both sides
+        ("致電+852-9123-4567。", "致電<PII:phone>。"),  # dashes: a phone, not an account
+    ],
+)
+def test_pii_in_running_chinese_text(text, masked):
+    assert find_and_mask(text, ALL_PII, mask=True).text == masked
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "HKID A123456(4) has a wrong check digit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,10 +14,11 @@ from sovtrain.train.launch import strip_option
 from tests.conftest import REPO
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "sovtrain.cli", *args], capture_output=True, text=True, timeout=120
-    )
+        [sys.executable, "-m", "sovtrain.cli", *args],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env={**os.environ, **(env or {})},
+    )  # fmt: skip
 
 
 def test_bad_recipe_exits_2_naming_file_and_field(tmp_path):

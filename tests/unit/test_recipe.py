@@ -132,3 +132,12 @@ def test_overrides_reach_into_lists_by_index(tmp_path):
     assert recipe.data.sources[0].documents == 77
     with pytest.raises(RecipeError, match="not an index below 1"):
         load_recipe(path, ["data.sources.3.documents=77"])
+
+
+def test_duplicate_keys_are_refused_naming_the_file(tmp_path):
+    """PyYAML keeps the last duplicate silently; a recipe or card must not mean two things."""
+
+    path = tmp_path / "dup.yaml"
+    path.write_text("run:\n  name: a\nrun:\n  name: b\n")
+    with pytest.raises(RecipeError, match=r"dup\.yaml.*duplicate key 'run'"):
+        load_recipe(path)

@@ -25,7 +25,7 @@ class GeneratedCorpus:
 
 
 def _lines(domain: str, seed: int, documents: int | None) -> Iterator[tuple[str, int]]:
-    """(JSON line, document ordinal): three lines per document; `documents=None` is endless."""
+    """(JSON line, document ordinal): a line per language per document; None is endless."""
     start, batch = 0, 10_000
     while documents is None or start < documents:
         count = batch if documents is None else min(batch, documents - start)
@@ -50,7 +50,14 @@ def generate_corpus(
     part_bytes: int = 64 << 20,
     show_progress: bool = True,
 ) -> GeneratedCorpus:
-    """Generate until `documents` parallel documents or `max_bytes` of JSON lines, in parts."""
+    """Generate until `documents` parallel documents or `max_bytes` of JSON lines, in parts.
+
+    `domain` is a corpus name from `synth.CORPORA` (`finance`, `logistics`, `hk-bank-comms`);
+    it names the part files, while each row's `domain` field is the corpus's domain. Each
+    document is written in the corpus's own languages (two for hk-bank-comms, three otherwise).
+    """
+    if domain not in synth.CORPORA:
+        raise ValueError(f"unknown corpus {domain!r}; expected one of {sorted(synth.CORPORA)}")
     if documents is None and max_bytes is None:
         raise ValueError("give documents or max_bytes")
     parts: list[str] = []

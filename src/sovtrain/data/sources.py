@@ -34,7 +34,8 @@ def read_source(
     counts.setdefault("rows", 0)
     counts.setdefault("filtered", 0)
     if isinstance(source, SyntheticSource):
-        for doc in synth.generate(source.domain, seed, source.documents, list(source.languages)):
+        corpus = source.corpus or source.domain
+        for doc in synth.generate(corpus, seed, source.documents, list(source.languages)):
             counts["rows"] += 1
             yield Record(doc.doc_id, source.name, doc.domain, doc.text)
         return

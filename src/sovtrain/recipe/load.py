@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from sovtrain.errors import RecipeError
 from sovtrain.recipe.schema import Recipe
+from sovtrain.yamlio import read_mapping
 
 # Fields that exclude each other: a layer (child recipe or --set) that sets one drops the
 # other inherited from below, so `--set train.max_steps=40` works on a max_tokens recipe.
@@ -83,17 +84,7 @@ def format_validation_error(err: ValidationError, path: Path, what: str = "recip
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise RecipeError(f"{path}: recipe file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a mapping at the top level")
-    return data
+    return read_mapping(path, "recipe", RecipeError, empty_ok=True)
 
 
 def _read_with_extends(path: Path, depth: int) -> dict[str, Any]:

@@ -90,6 +90,9 @@ class SyntheticSource(Section):
     kind: Literal["synthetic"] = "synthetic"
     name: str = Field("synthetic", description="Unique within the recipe; names lineage.")
     domain: Domain = "finance"
+    corpus: Literal["finance", "logistics", "hk-bank-comms"] | None = Field(
+        None, description="Generator corpus (sovtrain.data.synth.CORPORA); None: the domain's."
+    )
     card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
     documents: int = Field(20_000, ge=10)
     languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(

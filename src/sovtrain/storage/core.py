@@ -19,6 +19,8 @@ from urllib.parse import unquote
 
 import fsspec
 
+from sovtrain.errors import StorageError
+
 
 @dataclass(frozen=True)
 class Access:
@@ -37,6 +39,11 @@ _GUARDS: list[Guard] = []
 def add_guard(guard: Guard) -> None:
     """Register a check that runs before every storage call (it raises to refuse)."""
     _GUARDS.append(guard)
+
+
+def remove_guard(guard: Guard) -> None:
+    if guard in _GUARDS:
+        _GUARDS.remove(guard)
 
 
 def clear_guards() -> None:
@@ -59,7 +66,7 @@ def canonical_uri(uri: str) -> str:
     refused: we never let a cache layer hide the real target from a guard.
     """
     if "::" in uri:
-        raise ValueError(f"chained URLs are not supported by sovtrain storage: {uri!r}")
+        raise StorageError(f"chained URLs are refused by sovtrain storage: {uri!r}")
     protocol, path = _split(uri)
     if protocol == "file":
         return str(Path(unquote(path)).expanduser().resolve())
@@ -96,17 +103,32 @@ def join(base: str, *parts: str) -> str:
     return out
 
 
+_BUCKET_ENDPOINTS: dict[str, str] = {}
+
+
+def set_endpoints(bucket_endpoints: dict[str, str]) -> None:
+    """S3 endpoint per bucket (from the residency policy: each region's object store has
+    its own endpoint). Buckets not listed use SOVTRAIN_S3_ENDPOINT / AWS_ENDPOINT_URL."""
+    _BUCKET_ENDPOINTS.clear()
+    _BUCKET_ENDPOINTS.update(bucket_endpoints)
+
+
 def _fs(canonical: str) -> tuple[Any, str]:
     protocol, path = _split(canonical)
-    options = _storage_options(protocol)
+    options = _storage_options(protocol, path.split("/", 1)[0])
     return fsspec.filesystem(protocol, **options), path
 
 
-def _storage_options(protocol: str) -> dict[str, Any]:
-    """Endpoint settings come from the environment, never from recipes (no secrets in YAML)."""
+def _storage_options(protocol: str, bucket: str) -> dict[str, Any]:
+    """Endpoints come from the policy or the environment, never from recipes; credentials
+    only from the environment (no secrets in YAML)."""
     if protocol != "s3":
         return {}
-    endpoint = os.environ.get("SOVTRAIN_S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = (
+        _BUCKET_ENDPOINTS.get(bucket)
+        or os.environ.get("SOVTRAIN_S3_ENDPOINT")
+        or os.environ.get("AWS_ENDPOINT_URL")
+    )
     return {"client_kwargs": {"endpoint_url": endpoint}} if endpoint else {}
 
 

@@ -57,6 +57,12 @@ class NullTracker:
     def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> None:
         pass
 
+    def log_datasets(self, datasets: list[Mapping[str, Any]]) -> None:
+        pass
+
+    def log_file(self, path: Path, artifact_path: str | None = None) -> None:
+        pass
+
     def flush(self) -> None:
         pass
 
@@ -174,6 +180,20 @@ class MlflowTracker(NullTracker):
     def log_file(self, path: Path, artifact_path: str | None = None) -> None:
         with self._lock:
             self.client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def log_datasets(self, datasets: list[Mapping[str, Any]]) -> None:
+        """MLflow dataset inputs with explicit digests (lineage: cards and shards)."""
+        from mlflow.entities import Dataset, DatasetInput, InputTag
+
+        inputs = [
+            DatasetInput(
+                Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
+                tags=[InputTag(k, str(v)) for k, v in d.get("tags", {}).items()],
+            )
+            for d in datasets
+        ]
+        with self._lock:
+            self.client.log_inputs(self.run_id, datasets=inputs)
 
     def flush(self) -> None:
         """Block until every queued metric has been sent."""

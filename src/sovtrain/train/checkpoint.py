@@ -218,6 +218,17 @@ class CheckpointStore:
             choice = next((n for n in names if self.verify(n)), None)
         return self._broadcast(choice)
 
+    def newest_state(self) -> dict[str, Any] | None:
+        """The sovtrain state of the newest published checkpoint, without hashing its
+        weights: for tools (e.g. `slurm submit` finding the run's MLflow id) that must not
+        read hundreds of GB on a login node. Training itself always verifies."""
+        names = sorted((n for n in self._list() if _step_of(n) is not None), reverse=True)
+        for name in names:
+            uri = storage.join(self.root, name)
+            if storage.exists(storage.join(uri, MANIFEST), purpose=_PURPOSE):
+                return json.loads(storage.read_text(storage.join(uri, STATE), purpose=_PURPOSE))
+        return None
+
     # ---------------------------------------------------------------- loading
     def load(self, engine: Any, name: str) -> dict[str, Any]:
         """Load DeepSpeed + our state from checkpoint `name`; returns the sovtrain state."""

@@ -32,6 +32,7 @@ from sovtrain.tracking import NullTracker
 from sovtrain.train.checkpoint import CheckpointStore, SavedCheckpoint
 from sovtrain.train.dist import DistContext
 from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
+from sovtrain.train.signals import process_stop_request
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ class TrainState:
     data_position: int = 0
     recipe_digest: str = ""
     mlflow_run_id: str | None = None
+    saved_for: str = (
+        "interval"  # why the checkpoint was written: interval | final | pause | SIGUSR1 ...
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -60,6 +64,7 @@ class RunSummary:
     mfu: float
     last_checkpoint: SavedCheckpoint | None
     losses: list[tuple[int, float]] = field(default_factory=list)
+    stopped_by: str | None = None  # the signal that made this invocation checkpoint and stop
 
 
 class Trainer:
@@ -98,6 +103,8 @@ class Trainer:
         self.losses: list[tuple[int, float]] = []
         self._rates: list[dict[str, float]] = []
         self._last_saved: SavedCheckpoint | None = None
+        self.stop = process_stop_request()
+        self._stop_agreed = False
 
     # ------------------------------------------------------------------ the loop
     def train_step(self) -> None:
@@ -120,24 +127,28 @@ class Trainer:
         start_step = self.state.step
         eval_loss = math.nan
         progress = _progress_bar(self.ctx.is_main, start_step, self.total_steps)
-        try:
-            while self.state.step < self.total_steps:
-                self.train_step()
-                step = self.state.step
-                progress.update(0, completed=step)
-                last = step == self.total_steps
-                pause = stop_after is not None and step - start_step >= stop_after
-                if step % train.log_interval == 0 or last or pause:
-                    self.report()
-                if step % train.eval_interval == 0 or last:
-                    eval_loss = self.evaluate()
-                if step % ckpt.interval_steps == 0 or (last and ckpt.save_final) or pause:
-                    self.save_checkpoint()
-                if pause:
-                    break
-        finally:
-            progress.stop()
-            self.loader.close()
+        with self.stop:
+            try:
+                while self.state.step < self.total_steps:
+                    self.train_step()
+                    step = self.state.step
+                    progress.update(0, completed=step)
+                    last = step == self.total_steps
+                    pause = stop_after is not None and step - start_step >= stop_after
+                    if step % train.log_interval == 0 or last or pause:
+                        self.report()  # also where the ranks agree on a signalled stop
+                    if self._stop_agreed:
+                        self.save_checkpoint(self.stop.signal_name or "signal")
+                        break
+                    if step % train.eval_interval == 0 or last:
+                        eval_loss = self.evaluate()
+                    if step % ckpt.interval_steps == 0 or (last and ckpt.save_final) or pause:
+                        self.save_checkpoint("final" if last else "pause" if pause else "interval")
+                    if pause:
+                        break
+            finally:
+                progress.stop()
+                self.loader.close()
         steps_run = self.state.step - start_step
         return RunSummary(
             final_step=self.state.step,
@@ -148,12 +159,14 @@ class Trainer:
             mfu=_steady(self._rates, "mfu") if steps_run else math.nan,
             last_checkpoint=self._last_saved,
             losses=self.losses,
+            stopped_by=(self.stop.signal_name or "signal") if self._stop_agreed else None,
         )
 
     # ------------------------------------------------------------------ at boundaries
     def report(self) -> None:
         """Read the accumulated loss (the one sync), stop on NaN/inf, log everything."""
-        loss, nonfinite = self.accumulator.collect(self.ctx.world_size)
+        loss, nonfinite, stops = self.accumulator.collect(self.ctx.world_size, self.stop.requested)
+        self._stop_agreed = stops > 0
         step = self.state.step
         if nonfinite:
             raise TrainingDiverged(
@@ -200,7 +213,7 @@ class Trainer:
             ids = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
             acc.add(self.engine(input_ids=ids, labels=ids, use_cache=False).loss)
         self.engine.train()
-        loss, _ = acc.collect(self.ctx.world_size)
+        loss, _, _ = acc.collect(self.ctx.world_size)
         self.tracker.log_metrics({"eval_loss": loss}, self.state.step)
         if self.ctx.is_main:
             log.info("step %d eval_loss %.4f", self.state.step, loss)
@@ -208,9 +221,10 @@ class Trainer:
         self.meter.exclude(time.perf_counter() - started)
         return loss
 
-    def save_checkpoint(self) -> SavedCheckpoint:
+    def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint:
         started = time.perf_counter()
         self.refuse_if_diverged()
+        self.state.saved_for = reason  # a signalled checkpoint is marked as such
         saved = self.store.save(self.engine, self.state.to_dict())
         self._last_saved = saved
         self.tracker.log_metrics({"checkpoint_bytes": float(saved.bytes)}, saved.step)

@@ -29,18 +29,18 @@ class DeviceAccumulator:
         self._totals[1] += 1
         self._totals[2] += (~finite).float()
 
-    def collect(self, world_size: int) -> tuple[float, int]:
-        """(mean loss over all ranks, non-finite count) since the last collect; resets.
-
-        This is the one host-device sync of a logging step.
+    def collect(self, world_size: int, stop_requested: bool = False) -> tuple[float, int, int]:
+        """(mean loss over all ranks, non-finite count, ranks asking to stop) since the last
+        collect; resets. This is the one host-device sync of a logging step, so the ranks'
+        stop requests (signals) ride along in the same all-reduce.
         """
-        totals = self._totals.clone()
+        totals = torch.cat([self._totals, self._totals.new_tensor([float(stop_requested)])])
         if world_size > 1 and dist.is_initialized():
             dist.all_reduce(totals)
-        loss_sum, count, bad = totals.tolist()
+        loss_sum, count, bad, stops = totals.tolist()
         self._totals.zero_()
         mean = loss_sum / count if count else math.nan
-        return mean, int(bad)
+        return mean, int(bad), int(stops)
 
     def nonfinite_count(self, world_size: int) -> int:
         """Non-finite losses since the last collect, summed over ranks (does not reset)."""

@@ -19,9 +19,11 @@ from typing import Any
 import torch.distributed as dist
 
 from sovtrain import storage
-from sovtrain.data.prepare import PreparedData, prepare
-from sovtrain.data.shards import read_manifest
+from sovtrain.data.prepare import prepare
+from sovtrain.data.shards import manifest_digest, read_manifest
 from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.governance.admission import Admission, enforce
+from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
 from sovtrain.model.flops import model_cost
 from sovtrain.model.peak import device_key, peak_flops
@@ -33,6 +35,7 @@ from sovtrain.train.ds_config import deepspeed_config
 from sovtrain.train.loop import RunSummary, Trainer, TrainState
 from sovtrain.train.metrics import ThroughputMeter
 from sovtrain.train.optim import build_optimizer, warmup_cosine
+from sovtrain.train.signals import process_stop_request
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class Session:
     params: int
     flops_per_token: int
     resumed_from: str | None
+    admission: Admission
 
 
 def _barrier(ctx: DistContext) -> None:
@@ -57,11 +61,17 @@ def _barrier(ctx: DistContext) -> None:
         dist.barrier()
 
 
-def prepare_on_rank0(loaded: LoadedRecipe, ctx: DistContext) -> PreparedData | None:
+def prepare_on_rank0(loaded: LoadedRecipe, ctx: DistContext) -> None:
     """Rank 0 builds (or reuses) the data; everyone else waits, then reads the manifest."""
-    prepared = prepare(loaded.recipe, show_progress=ctx.is_main) if ctx.is_main else None
+    if ctx.is_main:
+        prepare(loaded.recipe, show_progress=True)
     _barrier(ctx)
-    return prepared
+
+
+def job_name(loaded: LoadedRecipe) -> str:
+    """The audit log's job id: run name, plus the Slurm job when there is one."""
+    slurm = os.environ.get("SLURM_JOB_ID")
+    return f"{loaded.recipe.run.name}/slurm-{slurm}" if slurm else loaded.recipe.run.name
 
 
 def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
@@ -161,6 +171,9 @@ def log_run_metadata(session: Session) -> None:
             "resumed_from": session.resumed_from or "",
         }
     )
+    tracker.set_tags(compliance_tags(session.admission))
+    shards_uri = storage.join(loaded.recipe.data.prepared_uri, "shards")
+    tracker.log_datasets(dataset_inputs(session.admission, shards_uri, manifest_digest(shards_uri)))
     tracker.log_text(loaded.resolved_yaml(), "recipe.resolved.yaml")
     tracker.log_dict(session.ds_config, "deepspeed_config.json")
     if ctx.is_main:
@@ -172,7 +185,10 @@ def log_run_metadata(session: Session) -> None:
 
 
 def open_session(
-    loaded: LoadedRecipe, resume: str = "auto", peak_tflops: float | None = None
+    loaded: LoadedRecipe,
+    resume: str = "auto",
+    peak_tflops: float | None = None,
+    cluster: str = "local",
 ) -> Session:
     recipe = loaded.recipe
     if recipe.model.init_from:
@@ -181,6 +197,7 @@ def open_session(
             "yet (it arrives with fine-tuning); remove it to pre-train from scratch"
         )
     ctx = init_distributed()
+    admission = enforce(recipe, cluster, job_name(loaded), ctx.rank)  # before any byte moves
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
     vocab_size = read_manifest(shards_uri)["vocab_size"]
@@ -192,15 +209,18 @@ def open_session(
         recipe.checkpoint.keep_last,
     )
     state, resumed_from = resume_state(store, engine, resume, loaded.digest)
-    tracker = make_tracker(loaded, ctx, state.mlflow_run_id)
+    # a checkpoint's run id wins; else the run `sovtrain slurm submit` created for this job
+    run_id = state.mlflow_run_id or os.environ.get("SOVTRAIN_MLFLOW_RUN_ID") or None
+    tracker = make_tracker(loaded, ctx, run_id)
     state.mlflow_run_id = tracker.run_id if ctx.is_main else state.mlflow_run_id
     cost = model_cost(build_config(recipe.model, vocab_size), recipe.train.seq_len)
     peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
     meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
     trainer = Trainer(loaded, ctx, engine, shards_uri, store, state, meter, tracker)
     session = Session(
-        loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token, resumed_from
-    )
+        loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token,
+        resumed_from, admission,
+    )  # fmt: skip
     log_run_metadata(session)
     return session
 
@@ -210,12 +230,36 @@ def run_training(
     resume: str = "auto",
     peak_tflops: float | None = None,
     stop_after: int | None = None,
+    cluster: str = "local",
 ) -> tuple[Session, RunSummary]:
-    session = open_session(loaded, resume, peak_tflops)
+    with process_stop_request():  # from here on USR1/SIGTERM mean "checkpoint and stop"
+        return _train(loaded, resume, peak_tflops, stop_after, cluster)
+
+
+def _train(
+    loaded: LoadedRecipe,
+    resume: str,
+    peak_tflops: float | None,
+    stop_after: int | None,
+    cluster: str,
+) -> tuple[Session, RunSummary]:
+    session = open_session(loaded, resume, peak_tflops, cluster)
     status = "FAILED"
     try:
         summary = session.trainer.run(stop_after=stop_after)
-        status = "FINISHED"
+        # a signalled stop before the end leaves the run open: the requeued job continues it
+        unfinished = summary.stopped_by and summary.final_step < session.trainer.total_steps
+        status = "KILLED" if unfinished else "FINISHED"
         return session, summary
     finally:
+        publish_audit(session)
         session.tracker.finish(status)
+
+
+def publish_audit(session: Session) -> None:
+    """The audit log as a run artifact, and its head as a tag (detects a truncated log)."""
+    audit = session.admission.audit
+    if audit is None or not session.ctx.is_main:
+        return
+    session.tracker.set_tags({"audit.head": audit.head})
+    session.tracker.log_file(audit.path, "audit")

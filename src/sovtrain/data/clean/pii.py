@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-DETECTOR_VERSION = "sovtrain-pii-1"
+DETECTOR_VERSION = "sovtrain-pii-2"
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,14 @@ def _luhn_valid(match: str) -> bool:
 
 
 DETECTORS: dict[str, Detector] = {
-    "email": Detector("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")),
+    # ASCII classes: Python's \w includes CJK, which would glue 請電郵至 onto the address
+    "email": Detector(
+        "email",
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+            r"\.[A-Za-z]{2,}(?![A-Za-z0-9])"
+        ),
+    ),
     "hkid": Detector(
         "hkid", re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,2}\d{6}\s?\(\s?[0-9Aa]\s?\)"), _hkid_valid
     ),
@@ -63,7 +70,9 @@ DETECTORS: dict[str, Detector] = {
     ),
     "card": Detector("card", re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)"), _luhn_valid),
     "bank_account": Detector(
-        "bank_account", re.compile(r"(?<!\d)\d{3}-\d{3,6}-\d{3,6}(?:-\d{1,3})?(?!\d)")
+        # not after "+": +852-9123-4567 is a phone number, not an account
+        "bank_account",
+        re.compile(r"(?<![\d+])\d{3}-\d{3,6}-\d{3,6}(?:-\d{1,3})?(?!\d)"),
     ),
     "phone": Detector(
         "phone",

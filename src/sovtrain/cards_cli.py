@@ -1,0 +1,178 @@
+"""`sovtrain cards ...`: validate, approve and report on the data cards.
+
+Kept apart from `sovtrain.cli` so the compliance commands stay small and import nothing heavy
+(no torch): a reviewer runs them on a laptop. Errors are `SovtrainError`s, which `cli.main`
+prints without a traceback and turns into exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sovtrain.governance.cards import CardCheck, CardError, approve, card_files, check_cards
+from sovtrain.governance.policy import Policy, cards_dir, load_policy
+from sovtrain.governance.report import policy_problems, render, report_for_dir
+
+cards_app = typer.Typer(
+    help="Validate, approve and report on data cards (data_cards/, or $SOVTRAIN_CARDS_DIR).",
+    no_args_is_help=True,
+)
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+def _policy_if_present() -> Policy | None:
+    """The residency policy when the cards directory has one; a malformed one is an error."""
+    path = cards_dir() / "residency.yaml"
+    if not path.is_file():
+        typer.echo(f"note: no residency policy at {path}; region names not checked", err=True)
+        return None
+    return load_policy(path)
+
+
+def _with_policy(checks: list[CardCheck], policy: Policy | None) -> list[CardCheck]:
+    """Add the policy cross-check (unknown region names) to the schema problems."""
+    if policy is not None:
+        for check in checks:
+            if check.loaded is not None:
+                check.problems.extend(policy_problems(check.loaded.card, policy))
+    return checks
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Directories become their cards; the policy file is skipped so `data_cards/*` works."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(card_files(path))
+        elif path.name != "residency.yaml":
+            files.append(path)
+    return files
+
+
+@cards_app.command("validate")
+def cards_validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Card files or directories of cards (default: every card in the cards "
+            "directory). The residency policy is never a card.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Check cards against the schema and the residency policy's regions.
+
+    Prints one line per card: `ok` with its id@version, content digest and review state, or
+    `FAIL` followed by every problem (file and dotted field). Exits 2 if any card has a
+    problem. A valid card still needs a current approval before it may be used.
+    """
+    files = _expand(paths or [cards_dir()])
+    if not files:
+        raise CardError(f"no data cards found in {', '.join(map(str, paths or [cards_dir()]))}")
+    checks = _with_policy(check_cards(files), _policy_if_present())
+    today = dt.date.today()
+    for check in checks:
+        if not check.problems and check.loaded is not None:
+            review = check.loaded.review_problem(today) or "approved"
+            typer.echo(
+                f"ok   {check.path}  {check.loaded.card.ref}  "
+                f"digest={check.loaded.digest[:12]}  review: {review}"
+            )
+            continue
+        typer.echo(f"FAIL {check.path}: {len(check.problems)} problem(s)")
+        for problem in check.problems:
+            typer.echo(f"     {problem}")
+    failed = sum(bool(c.problems) for c in checks)
+    if failed:
+        typer.echo(f"{failed} of {len(checks)} card(s) failed validation", err=True)
+        raise typer.Exit(code=2)
+
+
+@cards_app.command("approve")
+def cards_approve(
+    card_id: Annotated[str, typer.Argument(help="Card id (its file name stem).")],
+    reviewer: Annotated[
+        str, typer.Option("--reviewer", help="Who reviewed it (name or role), recorded.")
+    ],
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="Days the approval stays valid.")
+    ] = 365,
+    notes: Annotated[
+        str, typer.Option("--notes", help="Conditions or remarks, recorded with the approval.")
+    ] = "",
+) -> None:
+    """Record an approval of the card's current content in its `review:` block.
+
+    Refuses a card that fails validation. The approval pins the content digest (the file
+    without its review block): any later edit elsewhere in the card voids it until the card
+    is approved again.
+    """
+    if not reviewer.strip():
+        raise CardError("--reviewer must name who reviewed the card")
+    root = cards_dir()
+    by_id = {path.stem: path for path in card_files(root)}
+    path = by_id.get(card_id)
+    if path is None:
+        known = ", ".join(sorted(by_id)) or "none"
+        raise CardError(f"no card {card_id!r} in {root} (cards: {known})")
+    check = _with_policy(check_cards([path]), _policy_if_present())[0]
+    if check.problems:
+        lines = "\n  ".join(check.problems)
+        raise CardError(f"{path}: refusing to approve a card that fails validation:\n  {lines}")
+    approved = approve(path, reviewer.strip(), dt.date.today(), valid_days=days, notes=notes)
+    review = approved.card.review
+    assert review is not None and review.expires is not None
+    typer.echo(
+        f"approved {approved.card.ref} by {review.reviewer} until {review.expires.isoformat()}"
+    )
+    typer.echo(f"digest {review.approved_digest}")
+
+
+@cards_app.command("report")
+def cards_report(
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="md (Markdown) or html (standalone).")
+    ] = ReportFormat.md,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to FILE instead of stdout.", metavar="FILE"
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Evaluate expiries and deadlines as of YYYY-MM-DD (default: today), e.g. to "
+            "see what lapses before the next review.",
+            metavar="DATE",
+        ),
+    ] = None,
+) -> None:
+    """Review-ready report of every card: summary, validation problems, PII, transfers,
+    retention, approval state and the dataset x region matrix.
+
+    Cards that fail validation are listed with their problems rather than left out.
+    """
+    today = dt.date.today()
+    if as_of is not None:
+        try:
+            today = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise CardError(f"--as-of: expected YYYY-MM-DD, got {as_of!r}") from None
+    text = render(report_for_dir(cards_dir(), today), fmt.value)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output} ({fmt.value}, {len(text):,} characters)", err=True)

@@ -1,0 +1,244 @@
+"""Admission: may this recipe run on this cluster, and where may its outputs go?
+
+Runs before `data prepare`, `train` and Slurm submission read a byte. It loads only the cards
+the recipe names, checks each is approved and unchanged, that the compute site's region may
+process it, that each input location is mapped and allowed, and that every output location
+(run directory, prepared data, tracking store) is allowed for artifacts derived from *all*
+inputs. Then `install_guard` keeps enforcing the same rules on every storage call of the job,
+writing each decision to the run's audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sovtrain import storage
+from sovtrain.errors import PolicyRefused
+from sovtrain.governance.audit import AuditLog
+from sovtrain.governance.cards import CardError, LoadedCard, load_card
+from sovtrain.governance.policy import Site, cards_dir, load_site
+from sovtrain.governance.residency import (
+    Decision,
+    may_process,
+    may_store,
+    output_regions,
+    storage_rule,
+)
+from sovtrain.recipe.schema import FilesSource, Recipe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Admission:
+    site: Site
+    cards: dict[str, LoadedCard]  # by card id, only those the recipe uses
+    decisions: list[Decision] = field(default_factory=list)
+    output_regions: list[str] = field(default_factory=list)
+    audit: AuditLog | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return all(d.allowed for d in self.decisions)
+
+    @property
+    def lineage(self) -> tuple[str, ...]:
+        return tuple(sorted(self.cards))
+
+    def refusals(self) -> list[Decision]:
+        return [d for d in self.decisions if not d.allowed]
+
+    def raise_if_refused(self) -> None:
+        refused = self.refusals()
+        if refused:
+            lines = [d.refusal() for d in refused]
+            raise PolicyRefused("\n".join(lines))
+
+
+def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admission:
+    """Every admission decision for `recipe` on `cluster` (nothing read, nothing written)."""
+    today = today or dt.date.today()
+    site = load_site(cluster)
+    admission = Admission(site=site, cards={})
+    compute = site.compute_region
+    card_ids = sorted({source.card for source in recipe.data.sources})
+    for card_id in card_ids:
+        loaded = _card(admission, card_id, compute)
+        if loaded is None:
+            continue
+        ref, digest = loaded.card.ref, loaded.digest
+        problem = loaded.review_problem(today)
+        admission.decisions.append(Decision(
+            ref, digest, str(loaded.path), None, compute, "use", "review", "card-review",
+            problem is None, problem or "approved, unchanged since approval, not expired",
+        ))  # fmt: skip
+        ok, why = may_process(loaded.card, compute, today)
+        admission.decisions.append(Decision(
+            ref, digest, f"cluster:{site.cluster.name}", None, compute, "process", "compute",
+            "processing-region", ok, why,
+        ))  # fmt: skip
+    for source in recipe.data.sources:
+        if isinstance(source, FilesSource) and source.card in admission.cards:
+            _check_location(admission, source.uri, "read", "raw-data", (source.card,), today)
+    lineage = tuple(admission.cards)
+    for uri, purpose in _outputs(recipe):
+        _check_location(admission, uri, "write", purpose, lineage, today)
+    admission.output_regions = output_regions(
+        [c.card for c in admission.cards.values()], list(site.policy.regions), today
+    )
+    return admission
+
+
+def _card(admission: Admission, card_id: str, compute: str) -> LoadedCard | None:
+    path = cards_dir() / f"{card_id}.yaml"
+    try:
+        loaded = load_card(path)
+    except CardError as err:
+        admission.decisions.append(Decision(
+            card_id, "", str(path), None, compute, "use", "review", "card-known", False,
+            str(err).splitlines()[0],
+        ))  # fmt: skip
+        return None
+    admission.cards[card_id] = loaded
+    return loaded
+
+
+def _outputs(recipe: Recipe) -> list[tuple[str, str]]:
+    """(location, purpose) of everything the job writes."""
+    outputs = [(recipe.run.output_uri, "run-output"), (recipe.data.prepared_uri, "shards")]
+    tracking = recipe.tracking.uri
+    if recipe.tracking.enabled and tracking:
+        if tracking.startswith("sqlite:///"):
+            outputs.append((tracking.removeprefix("sqlite:///"), "tracking"))
+        elif not tracking.startswith("databricks"):
+            outputs.append((tracking, "tracking"))
+    return outputs
+
+
+def _check_location(
+    admission: Admission,
+    uri: str,
+    action: str,
+    purpose: str,
+    lineage: tuple[str, ...],
+    today: dt.date,
+) -> None:
+    for decision in decide(admission.site, admission.cards, uri, action, purpose, lineage, today):
+        admission.decisions.append(decision)
+
+
+def decide(
+    site: Site,
+    cards: dict[str, LoadedCard],
+    uri: str,
+    action: str,
+    purpose: str,
+    lineage: tuple[str, ...],
+    today: dt.date,
+) -> list[Decision]:
+    """The decisions for one storage access: one per dataset in its lineage."""
+    canonical = storage.canonical_uri(uri)
+    region = site.storage_region(canonical)
+    at = functools.partial(
+        Decision, uri=canonical, storage_region=region, compute_region=site.compute_region,
+        action=action, purpose=purpose,
+    )  # fmt: skip
+    if region is None:
+        names = ",".join(cards[c].card.ref if c in cards else c for c in lineage) or "-"
+        reason = "location is in no region of the policy (default deny)"
+        return [at(dataset=names, digest="", rule="mapped-location", allowed=False, reason=reason)]
+    if not lineage:
+        reason = f"mapped to {region}"
+        return [at(dataset="-", digest="", rule="mapped-location", allowed=True, reason=reason)]
+    rule, derived = storage_rule(purpose)
+    out = []
+    for card_id in lineage:
+        loaded = cards.get(card_id)
+        if loaded is None:
+            reason = "no approved card loaded for this job"
+            out.append(at(dataset=card_id, digest="", rule="card-known", allowed=False,
+                          reason=reason))  # fmt: skip
+            continue
+        ok, why = may_store(loaded.card, region, derived, today)
+        out.append(at(dataset=loaded.card.ref, digest=loaded.digest, rule=rule, allowed=ok,
+                      reason=why))  # fmt: skip
+    return out
+
+
+class ResidencyGuard:
+    """The storage guard of an admitted job: decide, audit, refuse."""
+
+    def __init__(self, admission: Admission, audit: AuditLog | None, today: dt.date) -> None:
+        self.admission = admission
+        self.audit = audit
+        self.today = today
+
+    def __call__(self, access: storage.Access) -> None:
+        lineage = access.lineage
+        if not lineage and access.action in ("write", "delete"):
+            lineage = self.admission.lineage  # what the job writes derives from all its data
+        decisions = decide(
+            self.admission.site, self.admission.cards, access.uri, access.action,
+            access.purpose, lineage, self.today,
+        )  # fmt: skip
+        for decision in decisions:
+            if self.audit is not None:
+                self.audit.append(decision.as_record())
+        refused = [d for d in decisions if not d.allowed]
+        if refused:
+            raise PolicyRefused(refused[0].refusal())
+
+
+_INSTALLED: ResidencyGuard | None = None
+
+
+def audit_path(recipe: Recipe, rank: int) -> Path:
+    """`<output_uri>/audit.jsonl` for a local run directory (per rank after the first);
+    remote run directories keep the log in the local cache and upload it to MLflow."""
+    from sovtrain.data.shards import cache_root
+
+    name = "audit.jsonl" if rank == 0 else f"audit.rank{rank}.jsonl"
+    local = storage.local_path(recipe.run.output_uri)
+    if local is not None:
+        return local / name
+    return cache_root() / "audit" / recipe.run.name / name
+
+
+def enforce(
+    recipe: Recipe, cluster: str, job: str, rank: int = 0, install: bool = True
+) -> Admission:
+    """Admit the job (raising PolicyRefused with every refusal) and guard all its storage.
+
+    Every admission decision is audited: into the run's log when admitted, into this site's
+    local refusals log (`<cache>/audit/refusals.jsonl`) when not, so a refused job writes
+    nothing in any run directory. `install=False` only checks (and audits a refusal).
+    """
+    from sovtrain.data.shards import cache_root
+
+    today = dt.date.today()
+    admission = admit(recipe, cluster, today)
+    path = (
+        audit_path(recipe, rank) if admission.allowed else cache_root() / "audit" / "refusals.jsonl"
+    )
+    audit = AuditLog(path, job=job)
+    for decision in admission.decisions:
+        audit.append(decision.as_record())
+    admission.raise_if_refused()
+    admission.audit = audit
+    storage.set_endpoints(admission.site.endpoints())
+    global _INSTALLED
+    if _INSTALLED is not None:  # one admitted job per process: the new one replaces it
+        storage.remove_guard(_INSTALLED)
+    _INSTALLED = ResidencyGuard(admission, audit, today)
+    storage.add_guard(_INSTALLED)
+    log.info(
+        "residency: admitted on %s (region %s) for %s; outputs may go to %s",
+        admission.site.cluster.name, admission.site.compute_region,
+        ", ".join(c.card.ref for c in admission.cards.values()),
+        ", ".join(admission.output_regions) or "nowhere",
+    )  # fmt: skip
+    return admission

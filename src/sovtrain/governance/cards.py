@@ -1,0 +1,330 @@
+"""Data cards: what a dataset is, where it may live and run, and whether a reviewer approved it.
+
+A card is a YAML file in `data_cards/` validated against `DataCard` (unknown keys rejected,
+so a misspelt `residency` field cannot silently widen what is allowed). Approval is recorded
+in the card's own `review:` block together with the *content digest* the reviewer saw: sha256
+of the file's bytes with the `review:` block cut out. Any later edit outside that block (a
+region added, a comment changed) changes the digest and blocks use until re-approved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sovtrain.errors import SovtrainError
+from sovtrain.recipe.load import format_validation_error
+from sovtrain.yamlio import parse_mapping
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
+_REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+# BCP-47 subset we use: language, optional script, optional region (en, zh-Hant-HK, zh-Hans-CN)
+_BCP47_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|\d{3}))?$")
+# An SPDX identifier or expression of identifiers (MIT, Apache-2.0 OR MIT, LicenseRef-...)
+_SPDX_RE = re.compile(
+    r"^(?:LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9.+-]+)"
+    r"(?: (?:AND|OR|WITH) (?:LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9.+-]+))*$"
+)
+_REVIEW_BLOCK_RE = re.compile(r"^review:.*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
+
+Sensitivity = Literal["public", "internal", "confidential", "restricted"]
+SENSITIVITY_ORDER: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "restricted")
+
+
+class CardError(SovtrainError):
+    """A card is missing, malformed or fails validation; the message names file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _regions(values: list[str]) -> list[str]:
+    for value in values:
+        if not _REGION_RE.match(value):
+            raise ValueError(f"{value!r} is not a region id (lowercase, e.g. hk, cn-gba)")
+    return values
+
+
+class Provenance(_Strict):
+    sources: list[str] = Field(min_length=1)
+    acquired: str = Field(description="Date (YYYY-MM-DD) or how it was obtained.")
+    derived_from: list[str] = Field(default_factory=list, description="card-id@version")
+
+
+class Collection(_Strict):
+    method: str
+    content: str = ""
+    time_frame: str
+
+
+class Pii(_Strict):
+    present: Literal["yes", "no", "unknown"]
+    types: list[str] = Field(default_factory=list)
+    treatment: str
+    detector: str | None = None
+    detector_version: str | None = None
+
+    @model_validator(mode="after")
+    def _yes_needs_detail(self) -> Pii:
+        if self.present == "yes" and not (self.types and self.detector):
+            raise ValueError("present: yes needs the PII types and the detector used")
+        return self
+
+
+class Jurisdiction(_Strict):
+    origin: str
+    data_subjects: str
+
+
+class Residency(_Strict):
+    home_region: str
+    storage_regions: list[str] = Field(min_length=1)
+    processing_regions: list[str] = Field(min_length=1)
+    derived_storage_regions: list[str] | None = Field(
+        None,
+        description="Where artifacts derived from it (shards, checkpoints, models) may be "
+        "stored; default: storage_regions.",
+    )
+
+    _check = field_validator("storage_regions", "processing_regions", "derived_storage_regions")(
+        lambda cls, v: v if v is None else _regions(v)
+    )
+
+    @model_validator(mode="after")
+    def _home_is_allowed(self) -> Residency:
+        if self.home_region not in self.storage_regions:
+            raise ValueError(f"home_region {self.home_region!r} must be in storage_regions")
+        return self
+
+    @property
+    def derived_regions(self) -> list[str]:
+        if self.derived_storage_regions is None:
+            return self.storage_regions
+        return self.derived_storage_regions
+
+
+TransferMechanism = Literal[
+    "gba-standard-contract",  # Greater Bay Area cross-boundary personal information contract
+    "pipl-standard-contract",
+    "pipl-security-assessment",
+    "pipl-certification",
+    "pdpo-contractual-safeguards",
+    "consent",
+    "not-personal-data",
+]
+
+
+class Transfer(_Strict):
+    destination: str
+    mechanism: TransferMechanism
+    filing_reference: str | None = None
+    deidentification_required: bool = True
+    onward_transfer: Literal["prohibited", "same-mechanism", "allowed"] = "prohibited"
+    purposes: list[Literal["storage", "processing"]] = Field(default_factory=lambda: ["processing"])
+    expires: dt.date
+
+    _check = field_validator("destination")(lambda cls, v: _regions([v])[0])
+
+
+class Retention(_Strict):
+    period: str
+    delete_by: dt.date | None = None
+
+
+class StorageLocation(_Strict):
+    uri: str
+    digest: str | None = Field(None, description="sha256:<hex> of the stored content")
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_form(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", value):
+            raise ValueError("expected sha256:<64 hex digits>")
+        return value
+
+
+class Review(_Strict):
+    status: Literal["approved", "pending", "rejected"]
+    reviewer: str = Field(min_length=1)
+    decided: dt.date
+    expires: dt.date | None = None
+    approved_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    notes: str = ""
+
+
+class DataCard(_Strict):
+    id: str
+    version: str
+    title: str
+    owner: str
+    languages: list[str] = Field(min_length=1)
+    domain: Literal["finance", "logistics"]
+    license: str
+    provenance: Provenance
+    collection: Collection
+    sensitivity: Sensitivity
+    pii: Pii
+    legal_basis: str
+    jurisdiction: Jurisdiction
+    residency: Residency
+    transfers: list[Transfer] = Field(default_factory=list)
+    retention: Retention
+    intended_uses: list[str] = Field(min_length=1)
+    prohibited_uses: list[str] = Field(default_factory=list)
+    storage: list[StorageLocation] = Field(default_factory=list)
+    review: Review | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError("must be lowercase letters, digits and '-' (2-64 chars)")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _bcp47(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not _BCP47_RE.match(value):
+                raise ValueError(f"{value!r} is not a BCP-47 tag like en, zh-Hant-HK, zh-Hans-CN")
+        return values
+
+    @field_validator("license")
+    @classmethod
+    def _spdx(cls, value: str) -> str:
+        if not _SPDX_RE.match(value):
+            raise ValueError("expected an SPDX identifier or expression (or LicenseRef-...)")
+        return value
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+@dataclass(frozen=True)
+class LoadedCard:
+    card: DataCard
+    path: Path
+    digest: str  # content digest: the file's bytes without its review block
+
+    def review_problem(self, today: dt.date) -> str | None:
+        """Why this card may not be used today, or None when it may."""
+        review = self.card.review
+        if review is None:
+            return "not reviewed (run `sovtrain cards approve`)"
+        if review.status != "approved":
+            return f"review status is {review.status}"
+        if review.approved_digest != self.digest:
+            return (
+                f"changed since approval (content digest {self.digest[:12]}, "
+                f"approved {review.approved_digest[:12]}): needs re-approval"
+            )
+        if review.expires is not None and review.expires < today:
+            return f"approval expired on {review.expires.isoformat()}"
+        return None
+
+
+@dataclass
+class CardCheck:
+    """One file's validation result, for reports that list every problem, not the first."""
+
+    path: Path
+    loaded: LoadedCard | None
+    problems: list[str] = field(default_factory=list)
+
+
+def content_digest(text: str) -> str:
+    return hashlib.sha256(_REVIEW_BLOCK_RE.sub("", text).encode()).hexdigest()
+
+
+def load_card(path: Path) -> LoadedCard:
+    """Parse and validate one card file; CardError names the file and the field."""
+    if not path.is_file():
+        raise CardError(f"{path}: data card not found")
+    try:
+        text = path.read_text(encoding="utf-8")  # read once: the digest covers these bytes
+    except (OSError, UnicodeDecodeError) as err:
+        raise CardError(f"{path}: cannot read the data card: {err}") from None
+    raw = parse_mapping(text, path, "data card", CardError)
+    try:
+        card = DataCard.model_validate(raw)
+    except ValidationError as err:
+        raise CardError(format_validation_error(err, path, "data card")) from None
+    if path.stem != card.id:
+        raise CardError(f"{path}: id: must match the file name ({path.stem!r}, got {card.id!r})")
+    return LoadedCard(card=card, path=path, digest=content_digest(text))
+
+
+def card_files(root: Path) -> list[Path]:
+    """Card files under `root` (the policy file and hidden files are not cards)."""
+    return sorted(
+        p for p in root.glob("*.yaml") if p.name != "residency.yaml" and not p.name.startswith(".")
+    )
+
+
+def check_cards(paths: list[Path]) -> list[CardCheck]:
+    """Validate every file, collecting problems (duplicate ids included) instead of stopping."""
+    checks: list[CardCheck] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            loaded = load_card(path)
+        except CardError as err:
+            checks.append(CardCheck(path, None, [ln.strip() for ln in str(err).splitlines()]))
+            continue
+        check = CardCheck(path, loaded)
+        if loaded.card.id in seen:
+            check.problems.append(f"{path}: id {loaded.card.id!r} also in {seen[loaded.card.id]}")
+        seen[loaded.card.id] = path
+        checks.append(check)
+    return checks
+
+
+def load_cards(root: Path) -> dict[str, LoadedCard]:
+    """Every card under `root` by id; the first invalid card raises."""
+    cards: dict[str, LoadedCard] = {}
+    for path in card_files(root):
+        loaded = load_card(path)
+        if loaded.card.id in cards:
+            raise CardError(f"{path}: id {loaded.card.id!r} also in {cards[loaded.card.id].path}")
+        cards[loaded.card.id] = loaded
+    return cards
+
+
+def approve(
+    path: Path, reviewer: str, today: dt.date, valid_days: int = 365, notes: str = ""
+) -> LoadedCard:
+    """Record an approval of the card's current content in its `review:` block.
+
+    The card must validate first: approving a card that cannot be read would approve
+    nothing a tool can check.
+    """
+    load_card(path)
+    text = path.read_text(encoding="utf-8")
+    body = _REVIEW_BLOCK_RE.sub("", text).rstrip("\n") + "\n"
+    review = Review(
+        status="approved",
+        reviewer=reviewer,
+        decided=today,
+        expires=today + dt.timedelta(days=valid_days),
+        approved_digest=content_digest(body),  # the bytes written, not the bytes read
+        notes=notes,
+    )
+    block = yaml.safe_dump(
+        {"review": review.model_dump(mode="json", exclude_defaults=False)},
+        sort_keys=False,
+        allow_unicode=True,
+    )
+    path.write_text(body + block, encoding="utf-8")
+    approved = load_card(path)
+    if approved.digest != review.approved_digest:  # a bug, not a user error: say so loudly
+        raise RuntimeError(f"{path}: approval digest mismatch after writing the review block")
+    return approved
