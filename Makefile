@@ -9,8 +9,9 @@ SMOKE_RECIPE ?= recipes/pretrain/finance-smoke.yaml
 TORCH_PIN := torch==2.13.0
 DEEPSPEED_PIN := deepspeed==0.19.8
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
-# Debian packages the tests need (chromium renders the compliance report); one list to extend.
-SYSTEM_PACKAGES := chromium
+# Debian packages the tests need: chromium renders the compliance report; slurm-wlm + munge
+# run the real two-node test cluster (tests/integration/slurm_cluster.py).
+SYSTEM_PACKAGES := chromium slurm-wlm munge
 
 .PHONY: setup system-deps smoke test test-fast lint bench clean
 

@@ -232,10 +232,26 @@ def train(
     if session.ctx.is_main:
         print_summary(session, summary)
     if summary.stopped_by and summary.final_step < session.trainer.total_steps:
-        raise Preempted(
-            f"{summary.stopped_by}: checkpointed at step {summary.final_step}; "
-            "run the same command (or requeue the job) to continue"
-        )
+        _stopped_by_signal(session, summary)
+
+
+def _stopped_by_signal(session, summary) -> None:
+    """Under the sbatch template every rank exits 0 and rank 0 leaves a requeue marker
+    (a non-zero rank exit would make `srun --kill-on-bad-exit` kill its peers mid-exit);
+    elsewhere exit 75, "checkpointed, run again"."""
+    marker = os.environ.get("SOVTRAIN_REQUEUE_FILE")
+    if marker:
+        if session.ctx.is_main:
+            Path(marker).write_text(f"{summary.stopped_by} step {summary.final_step}\n")
+        logging.getLogger("sovtrain").warning(
+            "%s: checkpointed at step %d; the job requeues itself", summary.stopped_by,
+            summary.final_step,
+        )  # fmt: skip
+        return
+    raise Preempted(
+        f"{summary.stopped_by}: checkpointed at step {summary.final_step}; "
+        "run the same command (or requeue the job) to continue"
+    )
 
 
 @app.command()

