@@ -128,3 +128,20 @@ def test_metacharacters_everywhere_stay_data(tmp_path, monkeypatch):
     assert sorted(p.name for p in calls.iterdir()) == ["module", "scontrol", "srun"]
     captured = next(logs.glob("tiny-4242-r0.env")).read_text()
     assert f"EVIL_VALUE={evil}" in captured
+
+
+def test_sweep_renders_a_job_array_with_one_run_per_task(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)
+    recipe = write_recipe(tmp_path / "tiny.yaml", copy.deepcopy(TINY_RECIPE))
+    spec = JobSpec(recipe, "local-ci", nodes=2, dependency="afterok:41",
+                   sweep=["train.optimizer.lr=1e-3,3e-3", "train.micro_batch=2,4"])  # fmt: skip
+    script = render(spec).script
+    assert "#SBATCH --array=0-3\n" in script and "#SBATCH --dependency=afterok:41\n" in script
+    assert "3) ARGS+=( --set train.optimizer.lr=3e-3 --set train.micro_batch=4 " in script
+    assert "--set run.name=tiny-s3 )" in script
+    assert subprocess.run(["bash", "-n", "-c", script]).returncode == 0
+    with pytest.raises(RenderError, match=r"share run\.output_uri"):
+        shared = copy.deepcopy(TINY_RECIPE)
+        shared["run"]["output_uri"] = str(tmp_path / "fixed")
+        render(JobSpec(write_recipe(tmp_path / "fixed.yaml", shared), "local-ci",
+                       sweep=["train.optimizer.lr=1e-3,3e-3"]))  # fmt: skip
