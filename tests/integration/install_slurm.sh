@@ -7,7 +7,7 @@ set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=0
-for bin in slurmctld slurmd munged sbatch srun; do
+for bin in slurmctld slurmd munged sbatch srun scontrol sinfo squeue scancel; do
     command -v "$bin" >/dev/null 2>&1 || missing=1
 done
 if [ "$missing" -eq 0 ]; then

@@ -25,12 +25,8 @@ from tests.integration.servers import distinct_ports, stop
 INSTALL_SCRIPT = Path(__file__).with_name("install_slurm.sh")
 DAEMONS = ("slurmctld", "slurmd", "munged")
 CLIENTS = ("sbatch", "srun", "scontrol", "sinfo", "squeue", "scancel")
-FINAL_STATES = frozenset(
-    {
-        "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
-        "PREEMPTED", "BOOT_FAIL", "DEADLINE",
-    }
-)  # fmt: skip
+FINAL_STATES = frozenset("COMPLETED FAILED CANCELLED TIMEOUT NODE_FAIL OUT_OF_MEMORY PREEMPTED "
+                         "BOOT_FAIL DEADLINE".split())  # fmt: skip
 # Every daemon and every job started through SlurmCluster.env carries this variable, so
 # teardown can find leftover slurmstepd/task processes of *this* cluster and no other.
 MARKER = "SOVTRAIN_SLURM_CLUSTER"
@@ -63,9 +59,7 @@ def ensure_slurm_installed() -> None:
             f"Slurm test cluster needs {', '.join(missing)}; not root, so cannot apt-get them. "
             f"Run `sudo {INSTALL_SCRIPT}` (installs slurm-wlm and munge) first."
         )
-    result = subprocess.run(
-        ["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=900
-    )
+    result = subprocess.run(["bash", INSTALL_SCRIPT], capture_output=True, text=True, timeout=900)
     still = [name for name in (*DAEMONS, *CLIENTS) if _which(name) is None]
     if result.returncode != 0 or still:
         raise RuntimeError(
@@ -153,12 +147,7 @@ class SlurmCluster:
     def node_states(self) -> dict[str, str]:
         """Node name -> compact sinfo state (idle, alloc, mix, down*, drain, ...)."""
         out = self.run("sinfo", "-h", "-N", "-o", "%N %t", timeout=10).stdout
-        states: dict[str, str] = {}
-        for line in out.splitlines():
-            name, _, state = line.strip().partition(" ")
-            if name:
-                states[name] = state.strip()
-        return states
+        return dict(line.split(maxsplit=1) for line in out.splitlines() if line.strip())
 
     def log_tails(self, lines: int = 30) -> str:
         """The last lines of every daemon log, for failure messages."""
@@ -287,30 +276,60 @@ class _Daemons:
         self.procs = [(name, proc) for name, proc in self.procs if name not in names]
 
     def strays(self) -> list[int]:
-        """Live non-daemon processes (slurmstepd, job tasks) whose environment names us."""
+        """Live processes (slurmstepd, job tasks) whose environment names this cluster.
+
+        Running daemons and their direct children (slurmctld's slurmscriptd) are not strays;
+        slurmstepd is double-forked by slurmd, so it never counts as a child.
+        """
         needle = f"{MARKER}={self.workdir}".encode()
-        ours = {os.getpid(), *(proc.pid for _, proc in self.procs)}
+        ours = {os.getpid(), *(proc.pid for _, proc in self.procs if proc.poll() is None)}
         found: list[int] = []
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) not in ours:
-                with suppress(OSError):
-                    if needle in (entry / "environ").read_bytes().split(b"\0"):
-                        found.append(int(entry.name))
+            if not entry.name.isdigit() or int(entry.name) in ours:
+                continue
+            with suppress(OSError, ValueError, IndexError):
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                if parent not in ours and needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.append(int(entry.name))
         return found
 
-    def kill_strays(self, grace: float = 10) -> None:
-        """SIGTERM, then SIGKILL, what survived slurmd: slurmstepd runs in its own session."""
+    def kill_strays(self, grace: float = 5) -> None:
+        """SIGTERM, then SIGKILL, what survived slurmd: slurmstepd runs in its own session.
+
+        Also waits (bounded) until init has reaped them, so `pgrep slurm` is empty after.
+        """
+        signalled: set[int] = set()
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in self.strays():
+                signalled.add(pid)
                 with suppress(ProcessLookupError):
                     os.kill(pid, sig)
             deadline = time.monotonic() + grace
-            while self.strays():
-                if time.monotonic() > deadline:
-                    break
+            while self.strays() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            else:
-                return
+        deadline = time.monotonic() + grace
+        while any(Path(f"/proc/{pid}").exists() for pid in signalled) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+
+
+def _wait_reaped(timeout: float = 5) -> None:
+    """Give init a moment to reap exited slurmstepd zombies (it does so lazily here).
+
+    Only waits, kills nothing: a zombie carries no environment, so it cannot be tied to this
+    cluster, but leaving none behind keeps `pgrep slurm` empty right after the tests.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        zombies = False
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError):
+                text = stat.read_text()
+                zombies |= "(slurmstepd)" in text and text.rpartition(")")[2].split()[0] == "Z"
+        if not zombies:
+            return
+        time.sleep(0.1)
 
 
 def _start_munged(daemons: _Daemons, workdir: Path) -> Path:
@@ -420,3 +439,4 @@ def slurm_cluster(workdir: Path, start_timeout: float = 90) -> Iterator[SlurmClu
         daemons.stop_all(("slurmctld",))
         daemons.kill_strays()
         daemons.stop_all(("munged",))
+        _wait_reaped()
