@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-complete
 SMOKE_RECIPE ?= recipes/pretrain/finance-smoke.yaml
+SFT_RECIPE ?= recipes/finetune/finance-sft-smoke.yaml
+SFT_RUN ?= runs/finance-sft-smoke
 # torch is pinned to the CPU wheel on disk; deepspeed builds against it without isolation.
 TORCH_PIN := torch==2.13.0
 DEEPSPEED_PIN := deepspeed==0.19.8
@@ -39,8 +41,15 @@ system-deps:
 		echo "WARNING: missing system packages:$$missing (run: sudo apt-get install -y$$missing)"; \
 	fi
 
+# The whole workflow on CPU: pre-train -> fine-tune (SFT) -> eval -> export -> ask, in English
+# and in Chinese, from the exported Hugging Face directory.
 smoke: setup
 	$(BIN)/sovtrain train $(SMOKE_RECIPE) --nproc 2
+	$(BIN)/sovtrain train $(SFT_RECIPE) --nproc 2
+	$(BIN)/sovtrain eval $(SFT_RECIPE)
+	$(BIN)/sovtrain export $(SFT_RUN) $(SFT_RUN)/export --format hf
+	$(BIN)/sovtrain ask $(SFT_RUN)/export "Classify this message: The bank issued a margin call notice to the client."
+	$(BIN)/sovtrain ask $(SFT_RUN)/export "請將以下條款翻譯成英文：不允許分批裝運。"
 
 test: setup system-deps
 	$(BIN)/python -m pytest tests

@@ -1,6 +1,7 @@
 """`sovtrain` command line: thin typer commands over the packages.
 
-Exit codes: 0 ok, 2 bad input, 3 refused by policy, 4 training diverged.
+Exit codes: 0 ok, 2 bad input, 3 refused by policy, 4 training diverged, 75 checkpointed on a
+scheduler signal (run again or requeue to continue).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from rich.console import Console
 
 from sovtrain.cards_cli import cards_app
 from sovtrain.errors import Preempted, SovtrainError
+from sovtrain.eval_cli import ask_command, eval_command
+from sovtrain.export_cli import export_command
 from sovtrain.governance_cli import ClusterOpt, audit_app, default_cluster, residency_app
 from sovtrain.slurm_cli import slurm_app
 
@@ -33,6 +36,9 @@ app.add_typer(cards_app, name="cards", help="Validate, approve and report on dat
 app.add_typer(residency_app, name="residency")
 app.add_typer(audit_app, name="audit")
 app.add_typer(slurm_app, name="slurm")
+app.command("eval")(eval_command)
+app.command("ask")(ask_command)
+app.command("export")(export_command)
 console = Console(stderr=True)
 
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file (see recipes/).")]

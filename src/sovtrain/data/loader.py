@@ -27,12 +27,15 @@ class PackedDataset:
     def __init__(self, shards_uri: str, split: str) -> None:
         manifest = shards.read_manifest(shards_uri)
         self.seq_len: int = manifest["seq_len"]
+        # chat shards store [ids, loss mask, position ids] per row (sovtrain.data.chat)
+        self.channels: int = manifest.get("channels", 1)
+        self.width = self.seq_len * self.channels
         dtype = np.dtype(manifest["dtype"])
         entries = sorted(
             (s for s in manifest["shards"] if s["split"] == split),
             key=lambda s: (s["bucket"], s["name"]),
         )
-        self._arrays = [shards.shard_rows(shards_uri, s, self.seq_len, dtype) for s in entries]
+        self._arrays = [shards.shard_rows(shards_uri, s, self.width, dtype) for s in entries]
         self._offsets = np.cumsum([0] + [len(a) for a in self._arrays])
         # rows of one bucket are contiguous: bucket -> (first row, end row)
         self.buckets: dict[str, tuple[int, int]] = {}
@@ -44,8 +47,8 @@ class PackedDataset:
         return int(self._offsets[-1])
 
     def rows(self, indices: np.ndarray) -> np.ndarray:
-        """Gather rows by global index into one int64 array [len(indices), seq_len]."""
-        out = np.empty((len(indices), self.seq_len), dtype=np.int64)
+        """Gather rows by global index into one int64 array [len(indices), width]."""
+        out = np.empty((len(indices), self.width), dtype=np.int64)
         shard_of = np.searchsorted(self._offsets, indices, side="right") - 1
         for i, (shard, index) in enumerate(zip(shard_of, indices, strict=True)):
             out[i] = self._arrays[shard][index - self._offsets[shard]]

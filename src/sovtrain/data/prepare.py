@@ -81,9 +81,15 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     Three streaming passes over a local spool of cleaned documents (see `spool.py`):
     clean once, sample to train the tokenizer (+ fertility), tokenize and pack.
     """
+    if recipe.finetune is not None:  # chat examples on the base model's tokenizer
+        from sovtrain.data.sft import prepare_sft
+        from sovtrain.model.init import resolve_base
+
+        base = resolve_base(recipe.model.init_from or "")
+        return prepare_sft(recipe, base.tokenizer_uri, show_progress)
     tok_uri, shard_uri = prepared_locations(recipe)
     key = prepare_key(recipe)
-    existing = _reusable_manifest(shard_uri, key)
+    existing = reusable_manifest(shard_uri, key)
     if existing is not None:
         log.info("prepared data at %s is up to date (key %s)", shard_uri, key[:12])
         return PreparedData(tok_uri, shard_uri, existing, shards.manifest_digest(shard_uri), True)
@@ -119,7 +125,7 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         "cleaning_report": cleaner.report.as_dict(),
         "fertility": report,
         "shards": [s for key in sorted(writers) for s in writers[key].close()],
-        "counts": _merge_counts(writers),
+        "counts": merge_counts(writers),
     }
     for split in shards.SPLITS:
         if shards.summarize(manifest["shards"], split) == 0:
@@ -208,7 +214,7 @@ def _fertility(recipe: Recipe, bpe: Any, spool: Spool) -> dict[str, Any]:
     }
 
 
-def _merge_counts(writers: dict[tuple[str, str], shards.ShardWriter]) -> dict[str, Any]:
+def merge_counts(writers: dict[tuple[str, str], shards.ShardWriter]) -> dict[str, Any]:
     """split -> source -> language -> {documents, tokens}."""
     merged: dict[str, Any] = {split: {} for split in shards.SPLITS}
     for (split, _), w in sorted(writers.items()):
@@ -224,7 +230,7 @@ def _merge_counts(writers: dict[tuple[str, str], shards.ShardWriter]) -> dict[st
     return merged
 
 
-def _reusable_manifest(shard_uri: str, key: str) -> dict[str, Any] | None:
+def reusable_manifest(shard_uri: str, key: str) -> dict[str, Any] | None:
     try:
         manifest = shards.read_manifest(shard_uri)
     except DataError:

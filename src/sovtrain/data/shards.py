@@ -64,6 +64,15 @@ class ShardWriter:
             if len(self._rows) == self.rows_per_shard:
                 self._flush()
 
+    def add_row(self, row: np.ndarray, source: str, lang: str, documents: int, tokens: int) -> None:
+        """Append one ready-made row (chat shards: ids, mask and positions flattened)."""
+        slot = self.counts.setdefault(source, {}).setdefault(lang, {"documents": 0, "tokens": 0})
+        slot["documents"] += documents
+        slot["tokens"] += tokens
+        self._rows.append(np.asarray(row, dtype=self.dtype).reshape(-1))
+        if len(self._rows) == self.rows_per_shard:
+            self._flush()
+
     def close(self) -> list[dict[str, Any]]:
         """Flush the last partial shard; the tail shorter than one row is dropped."""
         if self._rows:

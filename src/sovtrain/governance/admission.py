@@ -65,7 +65,8 @@ def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admissi
     site = load_site(cluster)
     admission = Admission(site=site, cards={})
     compute = site.compute_region
-    card_ids = sorted({source.card for source in recipe.data.sources})
+    base_lineage = _base_lineage(recipe)
+    card_ids = sorted({source.card for source in recipe.data.sources} | set(base_lineage))
     for card_id in card_ids:
         loaded = _card(admission, card_id, compute)
         if loaded is None:
@@ -84,6 +85,9 @@ def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admissi
     for source in recipe.data.sources:
         if isinstance(source, FilesSource) and source.card in admission.cards:
             _check_location(admission, source.uri, "read", "raw-data", (source.card,), today)
+    if recipe.model.init_from:  # the base weights are derived from the base's data
+        _check_location(admission, recipe.model.init_from, "read", "base-model",
+                        tuple(c for c in base_lineage if c in admission.cards), today)  # fmt: skip
     lineage = tuple(admission.cards)
     for uri, purpose in _outputs(recipe):
         _check_location(admission, uri, "write", purpose, lineage, today)
@@ -91,6 +95,16 @@ def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admissi
         [c.card for c in admission.cards.values()], list(site.policy.regions), today
     )
     return admission
+
+
+def _base_lineage(recipe: Recipe) -> tuple[str, ...]:
+    """Cards the `model.init_from` base was trained on (read from its shard manifest):
+    a fine-tuned model inherits the residency of its base's data."""
+    if not recipe.model.init_from:
+        return ()
+    from sovtrain.model.init import resolve_base
+
+    return resolve_base(recipe.model.init_from).lineage
 
 
 def _card(admission: Admission, card_id: str, compute: str) -> LoadedCard | None:

@@ -168,7 +168,40 @@ class FilesSource(Section):
         return self
 
 
-SourceSection = Annotated[SyntheticSource | FilesSource, Field(discriminator="kind")]
+class SyntheticChatSource(Section):
+    """Generated bilingual instruction examples (explain / classify / extract / translate)
+    for fine-tuning, deterministic from run.seed (sovtrain.data.synth.instruct)."""
+
+    kind: Literal["synthetic-chat"] = "synthetic-chat"
+    name: str = Field("synthetic-chat", description="Unique within the recipe; names lineage.")
+    domain: Domain = "finance"
+    card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
+    examples: int = Field(2000, ge=10)
+    tasks: list[Literal["explain", "classify", "extract", "translate"]] = Field(
+        default_factory=lambda: ["explain", "classify", "extract", "translate"]
+    )
+    languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
+        default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
+    )
+
+
+class ChatFilesSource(Section):
+    """Chat examples in JSON lines: {"messages": [{"role": ..., "content": ...}, ...]}."""
+
+    kind: Literal["chat-files"] = "chat-files"
+    name: str
+    domain: Domain
+    card: str
+    uri: str = Field(description="A file, or a glob in the last path part.")
+    messages_field: str = "messages"
+    max_examples: int | None = Field(None, ge=1)
+
+
+SourceSection = Annotated[
+    SyntheticSource | FilesSource | SyntheticChatSource | ChatFilesSource,
+    Field(discriminator="kind"),
+]
+CHAT_KINDS = ("synthetic-chat", "chat-files")
 
 
 PiiType = Literal["email", "hkid", "prc_id", "card", "bank_account", "phone"]
@@ -331,6 +364,41 @@ class TrackingSection(Section):
     queue_size: int = Field(10_000, ge=16)
 
 
+class LoraSection(Section):
+    """Parameter-efficient fine-tuning (peft LoRA): only the adapters train."""
+
+    r: int = Field(16, ge=1, le=1024)
+    alpha: float = Field(32.0, gt=0)
+    dropout: float = Field(0.05, ge=0, lt=1)
+    target_modules: list[str] = Field(
+        default_factory=lambda: [
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+        ]
+    )
+
+
+class FinetuneSection(Section):
+    """Supervised fine-tuning on chat examples (present = this recipe fine-tunes).
+
+    The base comes from `model.init_from`; its tokenizer is reused (with the chat template
+    stored alongside it). Loss is on assistant tokens only; short examples are packed into
+    `train.seq_len` rows with position ids restarting per example, which transformers turns
+    into a block-diagonal causal mask (no attention across examples).
+    """
+
+    lora: LoraSection | None = None
+    packing: bool = Field(True, description="Pack examples into rows; false: one per row.")
+    eval_examples: int = Field(
+        24, ge=0, description="Held-out examples per task used for task metrics at eval time."
+    )
+
+
 class Recipe(Section):
     """A whole training job."""
 
@@ -342,6 +410,19 @@ class Recipe(Section):
     deepspeed: DeepSpeedSection = Field(default_factory=DeepSpeedSection)
     checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
     tracking: TrackingSection = Field(default_factory=TrackingSection)
+    finetune: FinetuneSection | None = None
+
+    @model_validator(mode="after")
+    def _sources_fit_objective(self) -> Recipe:
+        chat = [s.name for s in self.data.sources if s.kind in CHAT_KINDS]
+        if self.finetune is not None and len(chat) != len(self.data.sources):
+            raise ValueError("a finetune recipe reads chat sources only (kind synthetic-chat "
+                             "or chat-files)")  # fmt: skip
+        if self.finetune is None and chat:
+            raise ValueError(f"chat sources {chat} need a `finetune:` section")
+        if self.finetune is not None and not self.model.init_from:
+            raise ValueError("finetune needs model.init_from (a run, checkpoint or HF dir)")
+        return self
 
     @model_validator(mode="after")
     def _vocab_fits_model(self) -> Recipe:

@@ -65,6 +65,7 @@ class RunSummary:
     last_checkpoint: SavedCheckpoint | None
     losses: list[tuple[int, float]] = field(default_factory=list)
     stopped_by: str | None = None  # the signal that made this invocation checkpoint and stop
+    eval_loss_before: float = math.nan  # fine-tuning: held-out loss of the base, at step 0
 
 
 class Trainer:
@@ -93,6 +94,7 @@ class Trainer:
         self.total_steps = train.total_steps
         self.heldout = PackedDataset(shards_uri, "heldout")
         dataset = PackedDataset(shards_uri, "train")
+        self.channels = dataset.channels
         sampler = make_sampler(
             dataset, self.recipe.data.mixture, self.recipe.run.seed, ctx.rank,
             ctx.world_size, train.micro_batch, position=state.data_position,
@@ -104,20 +106,35 @@ class Trainer:
         self._rates: list[dict[str, float]] = []
         self._last_saved: SavedCheckpoint | None = None
         self.stop = process_stop_request()
+        self.eval_before = math.nan
         self._stop_agreed = False
 
     # ------------------------------------------------------------------ the loop
     def train_step(self) -> None:
         """One optimizer step: `accumulation` micro batches, no host sync."""
         for _ in range(self.accumulation):
-            ids = self.loader.next()
-            loss = self.engine(input_ids=ids, labels=ids, use_cache=False).loss
+            loss = self.forward_loss(self.loader.next())
             self.engine.backward(loss)
             self.engine.step()
             self.accumulator.add(loss)
         self.state.step += 1
         self.state.tokens_seen += self.recipe.train.tokens_per_step
         self.state.data_position = self.loader.position
+
+    def forward_loss(self, batch: torch.Tensor) -> torch.Tensor:
+        """Causal-LM loss. Chat rows carry [ids, loss mask, position ids]: the loss is on
+        assistant tokens only, and restarting position ids keep packed examples apart."""
+        if self.channels == 1:
+            return self.engine(input_ids=batch, labels=batch, use_cache=False).loss
+        rows = batch.view(batch.shape[0], self.channels, -1)
+        ids, mask, positions = rows[:, 0], rows[:, 1], rows[:, 2]
+        labels = ids.masked_fill(mask == 0, -100)
+        # mean over this micro batch's targets; a batch with none gives 0, not 0/0 = NaN
+        targets = (labels[:, 1:] != -100).sum().clamp(min=1)
+        return self.engine(
+            input_ids=ids, labels=labels, position_ids=positions, use_cache=False,
+            num_items_in_batch=targets,
+        ).loss  # fmt: skip
 
     def run(self, stop_after: int | None = None) -> RunSummary:
         """Train to `total_steps`, or for `stop_after` steps of this invocation (then checkpoint
@@ -127,6 +144,8 @@ class Trainer:
         start_step = self.state.step
         eval_loss = math.nan
         progress = _progress_bar(self.ctx.is_main, start_step, self.total_steps)
+        if self.recipe.finetune is not None and start_step == 0:
+            self.eval_before = self.evaluate()  # the base model on the fine-tuning held-out set
         with self.stop:
             try:
                 while self.state.step < self.total_steps:
@@ -160,6 +179,7 @@ class Trainer:
             last_checkpoint=self._last_saved,
             losses=self.losses,
             stopped_by=(self.stop.signal_name or "signal") if self._stop_agreed else None,
+            eval_loss_before=self.eval_before,
         )
 
     # ------------------------------------------------------------------ at boundaries
@@ -210,8 +230,8 @@ class Trainer:
             self.recipe.train.eval_batches,
         )
         for rows in batches:
-            ids = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
-            acc.add(self.engine(input_ids=ids, labels=ids, use_cache=False).loss)
+            batch = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
+            acc.add(self.forward_loss(batch))
         self.engine.train()
         loss, _, _ = acc.collect(self.ctx.world_size)
         self.tracker.log_metrics({"eval_loss": loss}, self.state.step)

@@ -21,8 +21,9 @@ def build_optimizer(model: torch.nn.Module, cfg: OptimizerSection, device: torch
         if param.requires_grad:
             (decay if param.dim() >= 2 else no_decay).append(param)
     groups = [
-        {"params": decay, "weight_decay": cfg.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
+        {"params": params, "weight_decay": wd}
+        for params, wd in ((decay, cfg.weight_decay), (no_decay, 0.0))
+        if params  # DeepSpeed drops empty groups (LoRA has no 1-D trainables): so do we
     ]
     fused = device.type == "cuda"
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, fused=fused)

@@ -25,10 +25,14 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
         ("steps", f"{summary.final_step} ({summary.tokens_seen:,} tokens)"),
         (
             "final train loss",
-            f"{summary.train_loss:.4f}  (ln(vocab) = "
-            f"{math.log(session.trainer.engine.module.config.vocab_size):.2f})",
+            f"{summary.train_loss:.4f}  (ln(vocab) = {math.log(_vocab_size(session)):.2f})",
         ),
         ("final eval loss", f"{summary.eval_loss:.4f}"),
+        *(
+            [("eval loss before fine-tuning", f"{summary.eval_loss_before:.4f} (the base model)")]
+            if not math.isnan(summary.eval_loss_before)
+            else []
+        ),
         ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
         ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),
         ("checkpoint", ckpt),
@@ -50,3 +54,8 @@ def print_summary(session: Session, summary: RunSummary) -> None:
     width = max(len(key) for key, _ in rows)
     for key, value in rows:
         console.print(f"{key:>{width}}  {value}", markup=False, highlight=False)
+
+
+def _vocab_size(session: Session) -> int:
+    module = session.trainer.engine.module
+    return int(module.config.vocab_size)  # a peft wrapper forwards .config to its base

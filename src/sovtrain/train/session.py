@@ -21,7 +21,7 @@ import torch.distributed as dist
 from sovtrain import storage
 from sovtrain.data.prepare import prepare
 from sovtrain.data.shards import manifest_digest, read_manifest
-from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.errors import CheckpointError
 from sovtrain.governance.admission import Admission, enforce
 from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
@@ -81,6 +81,8 @@ def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
 
     recipe = loaded.recipe
     model = build_model(recipe.model, vocab_size, recipe.run.seed)
+    if recipe.model.init_from:
+        model = start_from_base(model, loaded)
     if recipe.deepspeed.activation_checkpointing:
         model.activation_checkpointing_enable({"use_reentrant": False})
     optimizer = build_optimizer(model, recipe.train.optimizer, ctx.device)
@@ -90,6 +92,18 @@ def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
         model=model, optimizer=optimizer, lr_scheduler=schedule, config=config
     )
     return engine, config
+
+
+def start_from_base(model: Any, loaded: LoadedRecipe) -> Any:
+    """Load `model.init_from` weights (strict, clear error on mismatch); wrap in LoRA when
+    the recipe asks, so only the adapters train."""
+    from sovtrain.model.init import apply_lora, base_state_dict, load_into, resolve_base
+
+    recipe = loaded.recipe
+    init_from = recipe.model.init_from or ""
+    load_into(model, base_state_dict(resolve_base(init_from)), init_from)
+    lora = recipe.finetune.lora if recipe.finetune else None
+    return model if lora is None else apply_lora(model, lora)
 
 
 def resume_state(
@@ -191,11 +205,6 @@ def open_session(
     cluster: str = "local",
 ) -> Session:
     recipe = loaded.recipe
-    if recipe.model.init_from:
-        raise SovtrainError(
-            "model.init_from: starting from a checkpoint or HF directory is not implemented "
-            "yet (it arrives with fine-tuning); remove it to pre-train from scratch"
-        )
     ctx = init_distributed()
     admission = enforce(recipe, cluster, job_name(loaded), ctx.rank)  # before any byte moves
     prepare_on_rank0(loaded, ctx)

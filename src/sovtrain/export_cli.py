@@ -1,0 +1,81 @@
+"""`sovtrain export`: a run or checkpoint -> a Hugging Face model directory (local or s3://).
+
+Residency is checked before any weight is read: the run's recipe is admitted again on this
+compute site (its cards still approved, this site allowed to process them), the destination
+must be a region where artifacts derived from all of the run's data may be stored, and the
+guard stays installed so every read and upload of the export is decided and audited. The
+export's audit records go to their own chained log next to the run's (`export-audit.jsonl`):
+appending to the run's `audit.jsonl` would move its head away from the `audit.head` tag the
+training run published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+
+
+def guard_export(recipe: Any, out: str, cluster: str, job: str) -> Any:
+    """Admit the run's recipe on `cluster`, refuse a destination outside the regions its
+    data allows, then install (and return) the storage guard for the export."""
+    from sovtrain import storage
+    from sovtrain.errors import PolicyRefused
+    from sovtrain.governance.admission import ResidencyGuard, admit, audit_path, decide
+    from sovtrain.governance.audit import AuditLog
+
+    today = dt.date.today()
+    admission = admit(recipe, cluster, today)
+    admission.decisions += decide(
+        admission.site, admission.cards, out, "write", "export", admission.lineage, today
+    )
+    run_log = audit_path(recipe, 0)
+    audit = AuditLog(run_log.with_name("export-audit.jsonl"), job=job)
+    for decision in admission.decisions:
+        audit.append(decision.as_record())
+    refused = admission.refusals()
+    if refused:
+        raise PolicyRefused("\n".join(d.refusal() for d in refused))
+    storage.set_endpoints(admission.site.endpoints())
+    guard = ResidencyGuard(admission, audit, today)
+    storage.add_guard(guard)
+    return guard
+
+
+def export_command(
+    source: Annotated[str, typer.Argument(help="A run directory or a checkpoint directory.")],
+    out: Annotated[str, typer.Argument(help="New output directory or storage URI.")],
+    format: Annotated[str, typer.Option("--format", help="Export format: hf.")] = "hf",
+    adapter_only: Annotated[
+        bool, typer.Option(help="LoRA runs: write the peft adapter instead of merged weights.")
+    ] = False,
+    cluster: Annotated[
+        str, typer.Option(help="Cluster profile this runs on (residency admission).")
+    ] = "",
+) -> None:
+    """Export a verified checkpoint as safetensors + tokenizer + model card (README.md)."""
+    from sovtrain.errors import SovtrainError
+    from sovtrain.export.hf import export_hf, run_recipe_of
+    from sovtrain.governance_cli import default_cluster
+
+    if format != "hf":
+        raise SovtrainError(f"--format: only 'hf' is supported, got {format!r}")
+    recipe = run_recipe_of(source)
+    guard_export(recipe, out, cluster or default_cluster(), f"{recipe.run.name}/export")
+    result = export_hf(source, out, merge_lora=not adapter_only)
+    typer.echo(
+        f"exported step {result.step} ({result.kind}, {result.params:,} parameters, "
+        f"weights from {result.weights_from}) to {result.out_uri}"
+    )
+    for name in result.files:
+        typer.echo(f"  {name:<32} {result.sha256[name]}")
+    weights = "adapter_model.safetensors" if result.kind == "adapter" else "model.safetensors"
+    if weights in result.sha256:
+        typer.echo(f"sha256({weights}) = {result.sha256[weights]}")
+    if result.kind != "adapter" and Path(result.out_uri).is_dir():
+        console.print(f"try: sovtrain ask {result.out_uri} 'What is a letter of credit?'")

@@ -1,0 +1,136 @@
+"""`model.init_from`: start from a pre-training run, a checkpoint, or a Hugging Face directory.
+
+Resolved through `sovtrain.storage` (so residency guards see the reads), with the base's
+data lineage carried forward: a model fine-tuned from weights trained on restricted data is
+itself derived from that data.
+
+    run directory     has recipe.resolved.yaml: its newest *verified* checkpoint
+    checkpoint dir    has manifest.json + sovtrain_state.json (.../checkpoints/step_X)
+    HF model dir      has config.json (+ safetensors and tokenizer files)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import yaml
+
+from sovtrain import storage
+from sovtrain.errors import CheckpointError, SovtrainError
+
+_PURPOSE = "base-model"
+
+
+@dataclass(frozen=True)
+class BaseModel:
+    kind: Literal["run", "checkpoint", "hf"]
+    uri: str  # what init_from named (canonical)
+    weights_uri: str  # checkpoint step dir, or the HF dir
+    tokenizer_uri: str
+    lineage: tuple[str, ...]  # data card ids the base was trained on
+    recipe: Any | None  # the base run's resolved Recipe (run / checkpoint kinds)
+
+
+def resolve_base(init_from: str) -> BaseModel:
+    """What `init_from` points at; a clear error when it is none of the three."""
+    uri = storage.canonical_uri(init_from)
+    if storage.exists(storage.join(uri, "config.json"), purpose=_PURPOSE):
+        return BaseModel("hf", uri, uri, uri, (), None)
+    if storage.exists(storage.join(uri, "sovtrain_state.json"), purpose=_PURPOSE):
+        run_dir = uri.rstrip("/").rsplit("/", 2)[0]
+        return _from_run(run_dir, uri, "checkpoint", uri)
+    if storage.exists(storage.join(uri, "recipe.resolved.yaml"), purpose=_PURPOSE):
+        from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
+
+        store = CheckpointStore(checkpoints_root(uri), 0, 1)
+        name = store.newest_verified()
+        if name is None:
+            raise CheckpointError(
+                f"model.init_from {init_from}: the run has no verified checkpoint"
+            )
+        return _from_run(uri, storage.join(store.root, name), "run", uri)
+    raise SovtrainError(
+        f"model.init_from {init_from}: not a run directory (recipe.resolved.yaml), a "
+        "checkpoint (sovtrain_state.json) or a Hugging Face model directory (config.json)"
+    )
+
+
+def _from_run(run_dir: str, checkpoint: str, kind: str, uri: str) -> BaseModel:
+    from pydantic import ValidationError
+
+    from sovtrain.data import shards
+    from sovtrain.recipe.schema import Recipe
+
+    text = storage.read_text(storage.join(run_dir, "recipe.resolved.yaml"), purpose=_PURPOSE)
+    try:
+        recipe = Recipe.model_validate(yaml.safe_load(text))
+    except ValidationError as err:
+        raise SovtrainError(
+            f"model.init_from {uri}: the base run's recipe.resolved.yaml does not validate "
+            f"with this sovtrain ({err.error_count()} problem(s), first: "
+            f"{'.'.join(map(str, err.errors()[0]['loc']))}): it was written by an older "
+            "version; export it (`sovtrain export`) and start from the HF directory instead"
+        ) from None
+    prepared = recipe.data.prepared_uri
+    manifest = shards.read_manifest(storage.join(prepared, "shards"))
+    lineage = tuple(sorted({source["card"] for source in manifest["sources"]}))
+    tokenizer = storage.join(prepared, "tokenizer")
+    return BaseModel(kind, uri, checkpoint, tokenizer, lineage, recipe)  # type: ignore[arg-type]
+
+
+def base_state_dict(base: BaseModel) -> dict[str, torch.Tensor]:
+    """The base's weights as a plain state dict (module names of the transformers model)."""
+    with tempfile.TemporaryDirectory(prefix="sovtrain-base-") as tmp:
+        local = storage.local_path(base.weights_uri)
+        if local is None:
+            local = Path(tmp) / "base"
+            storage.get_dir(base.weights_uri, local, purpose=_PURPOSE, lineage=base.lineage)
+        if base.kind == "hf":
+            from transformers import AutoModelForCausalLM
+
+            return AutoModelForCausalLM.from_pretrained(str(local)).state_dict()
+        return checkpoint_module_state(local)
+
+
+def checkpoint_module_state(step_dir: Path) -> dict[str, torch.Tensor]:
+    """Module weights of a DeepSpeed ZeRO 0-2 checkpoint (full copies in the model states
+    file; ZeRO-3 shards them and needs zero_to_fp32)."""
+    files = sorted(step_dir.glob("mp_rank_*_model_states.pt"))
+    if not files:
+        raise CheckpointError(f"{step_dir}: no DeepSpeed model states (ZeRO-3 is not supported)")
+    state = torch.load(files[0], map_location="cpu", weights_only=False)["module"]
+    return {k: v for k, v in state.items() if v is not None}
+
+
+def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
+    """Strict load with a clear error: vocabulary or shape mismatches name the tensor."""
+    own = model.state_dict()
+    tied = getattr(model.config, "tie_word_embeddings", False)
+    missing = [k for k in own if k not in state and not (tied and k == "lm_head.weight")]
+    unexpected = [k for k in state if k not in own]
+    wrong = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items()
+             if k in state and tuple(state[k].shape) != tuple(v.shape)]  # fmt: skip
+    if missing or unexpected or wrong:
+        detail = "; ".join(
+            [f"missing {missing[:3]}"] * bool(missing)
+            + [f"unexpected {unexpected[:3]}"] * bool(unexpected)
+            + [f"{k}: base {a} vs recipe {b}" for k, a, b in wrong[:3]]
+        )
+        raise SovtrainError(
+            f"model.init_from {where}: the base does not match model.config ({detail}); "
+            "fine-tune with the base's architecture and vocabulary (extend its recipe)"
+        )
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+
+
+def apply_lora(model: torch.nn.Module, lora: Any) -> torch.nn.Module:
+    """Wrap in peft LoRA adapters: the base weights freeze, only the adapters train."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                        target_modules=lora.target_modules, task_type="CAUSAL_LM")  # fmt: skip
+    return get_peft_model(model, config)
