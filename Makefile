@@ -48,8 +48,10 @@ smoke: setup
 	$(BIN)/sovtrain train $(SFT_RECIPE) --nproc 2
 	$(BIN)/sovtrain eval $(SFT_RECIPE)
 	$(BIN)/sovtrain export $(SFT_RUN) $(SFT_RUN)/export --format hf
-	$(BIN)/sovtrain ask $(SFT_RUN)/export "Classify this message: The bank issued a margin call notice to the client."
-	$(BIN)/sovtrain ask $(SFT_RUN)/export "請將以下條款翻譯成英文：不允許分批裝運。"
+	$(BIN)/sovtrain ask $(SFT_RUN)/export --system "You are a bilingual finance assistant." \
+		$$'Translate into English:\n最遲裝運日期：2022年6月16日。提單日期遲於此日期者恕不接受。'
+	$(BIN)/sovtrain ask $(SFT_RUN)/export --system "你是一位雙語金融助理。" \
+		$$'請譯成繁體中文：\nThe latest shipment date is 16 June 2022. Bills of lading dated later are not acceptable.'
 
 test: setup system-deps
 	$(BIN)/python -m pytest tests

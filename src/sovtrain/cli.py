@@ -17,10 +17,11 @@ import typer
 from rich.console import Console
 
 from sovtrain.cards_cli import cards_app
+from sovtrain.cli_options import ClusterOpt, RecipeArg, SetOpt, default_cluster
 from sovtrain.errors import Preempted, SovtrainError
 from sovtrain.eval_cli import ask_command, eval_command
 from sovtrain.export_cli import export_command
-from sovtrain.governance_cli import ClusterOpt, audit_app, default_cluster, residency_app
+from sovtrain.governance_cli import audit_app, residency_app
 from sovtrain.slurm_cli import slurm_app
 
 app = typer.Typer(
@@ -40,12 +41,6 @@ app.command("eval")(eval_command)
 app.command("ask")(ask_command)
 app.command("export")(export_command)
 console = Console(stderr=True)
-
-RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file (see recipes/).")]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Override a field: --set train.optimizer.lr=3e-4 (repeatable)."),
-]
 
 
 def _setup_logging() -> None:

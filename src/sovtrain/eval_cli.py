@@ -9,21 +9,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sovtrain.cli_options import ClusterOpt, default_cluster
+
 out = Console()
 
 
 def eval_command(
     source: Annotated[str, typer.Argument(help="A recipe, a run directory or a checkpoint.")],
-    no_mlflow: Annotated[bool, typer.Option(help="Do not log to the run's MLflow run.")] = False,
-    cluster: Annotated[
-        str, typer.Option(help="Cluster profile this runs on (residency admission).")
-    ] = "",
+    no_mlflow: Annotated[
+        bool, typer.Option("--no-mlflow", help="Do not log to the run's MLflow run.")
+    ] = False,
+    cluster: ClusterOpt = "",
 ) -> None:
     """Held-out perplexity by domain x language; for fine-tuned runs also task metrics
     (classification accuracy, extraction exact match / F1, translation chrF). Logged to the
     same MLflow run as training and written to <output>/eval/."""
     from sovtrain.eval.runner import evaluate
-    from sovtrain.governance_cli import default_cluster
 
     if source.endswith((".yaml", ".yml")):
         from sovtrain.governance.admission import enforce
@@ -47,6 +48,13 @@ def eval_command(
 def ask_command(
     model_dir: Annotated[Path, typer.Argument(help="An exported Hugging Face model directory.")],
     question: Annotated[str, typer.Argument(help="What to ask (any language).")],
+    system: Annotated[
+        str,
+        typer.Option(
+            help="System message, as in training. The generated SFT sets write it in the "
+            "answer's language, so a small model answers in the language of this message."
+        ),
+    ] = "",
     max_new_tokens: Annotated[int, typer.Option(help="Answer length limit.")] = 96,
 ) -> None:
     """Answer one question with an exported model, through its own chat template."""
@@ -55,7 +63,8 @@ def ask_command(
 
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     model = AutoModelForCausalLM.from_pretrained(str(model_dir)).eval()
-    messages = [{"role": "user", "content": question}]
+    messages = [{"role": "system", "content": system}] * bool(system)
+    messages.append({"role": "user", "content": question})
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False)])
     stop = tokenizer.convert_tokens_to_ids("<|im_end|>")

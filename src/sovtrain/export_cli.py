@@ -18,6 +18,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from sovtrain.cli_options import ClusterOpt, default_cluster
+
 console = Console(stderr=True)
 
 
@@ -54,19 +56,23 @@ def export_command(
     adapter_only: Annotated[
         bool, typer.Option(help="LoRA runs: write the peft adapter instead of merged weights.")
     ] = False,
-    cluster: Annotated[
-        str, typer.Option(help="Cluster profile this runs on (residency admission).")
+    cluster: ClusterOpt = "",
+    register: Annotated[
+        str,
+        typer.Option(
+            help="Also register the export in the MLflow model registry under this name "
+            "(a version pointing at OUT, tagged with the run's lineage; nothing is copied)."
+        ),
     ] = "",
 ) -> None:
     """Export a verified checkpoint as safetensors + tokenizer + model card (README.md)."""
     from sovtrain.errors import SovtrainError
     from sovtrain.export.hf import export_hf, run_recipe_of
-    from sovtrain.governance_cli import default_cluster
 
     if format != "hf":
         raise SovtrainError(f"--format: only 'hf' is supported, got {format!r}")
     recipe = run_recipe_of(source)
-    guard_export(recipe, out, cluster or default_cluster(), f"{recipe.run.name}/export")
+    guard = guard_export(recipe, out, cluster or default_cluster(), f"{recipe.run.name}/export")
     result = export_hf(source, out, merge_lora=not adapter_only)
     typer.echo(
         f"exported step {result.step} ({result.kind}, {result.params:,} parameters, "
@@ -77,5 +83,12 @@ def export_command(
     weights = "adapter_model.safetensors" if result.kind == "adapter" else "model.safetensors"
     if weights in result.sha256:
         typer.echo(f"sha256({weights}) = {result.sha256[weights]}")
+    if register:
+        from sovtrain.export.registry import register_export
+        from sovtrain.governance.lineage import compliance_tags
+
+        entry = register_export(recipe, result, register, compliance_tags(guard.admission))
+        typer.echo(f"registered {entry.name} version {entry.version} -> {entry.source} "
+                   f"({entry.tracking_uri})")  # fmt: skip
     if result.kind != "adapter" and Path(result.out_uri).is_dir():
         console.print(f"try: sovtrain ask {result.out_uri} 'What is a letter of credit?'")

@@ -3,7 +3,6 @@ for reviewers and for people about to submit a job."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,29 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sovtrain.cli_options import ClusterOpt, RecipeArg, default_cluster
 from sovtrain.errors import PolicyRefused, SovtrainError
 
 residency_app = typer.Typer(help="Check where a job may run and write.", no_args_is_help=True)
 audit_app = typer.Typer(help="Verify hash-chained audit logs.", no_args_is_help=True)
 out = Console()
 
-ClusterOpt = Annotated[
-    str,
-    typer.Option(
-        "--cluster",
-        help="Cluster profile the work runs on (slurm/clusters/NAME.yaml or a path); "
-        "default $SOVTRAIN_CLUSTER or 'local'.",
-    ),
-]
-
-
-def default_cluster() -> str:
-    return os.environ.get("SOVTRAIN_CLUSTER", "local")
-
 
 @residency_app.command("check")
 def residency_check(
-    recipe: Annotated[Path, typer.Argument(help="Recipe YAML file.")],
+    recipe: RecipeArg,
     cluster: ClusterOpt = "",
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a recipe field (repeatable).")

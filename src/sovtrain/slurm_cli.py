@@ -11,18 +11,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from sovtrain.cli_options import RecipeArg, SetOpt, SlurmClusterOpt
 from sovtrain.errors import SovtrainError
 
 slurm_app = typer.Typer(help="Render, submit and watch Slurm jobs.", no_args_is_help=True)
 out = Console()
 JOBS_DIR = Path("slurm-logs") / "jobs"  # submit-side records: job id -> recipe, MLflow run
 
-RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file.")]
-ClusterOpt = Annotated[
-    str, typer.Option("--cluster", help="Cluster profile: slurm/clusters/NAME.yaml or a path.")
-]
 NodesOpt = Annotated[int, typer.Option(help="Nodes (tasks per node = GPUs per node).")]
-SetOpt = Annotated[list[str] | None, typer.Option("--set", help="Override a recipe field.")]
 TimeOpt = Annotated[str | None, typer.Option("--time", help="Wall time (default: profile).")]
 DependencyOpt = Annotated[
     str | None, typer.Option(help="Start after other jobs, e.g. afterok:12345.")
@@ -46,7 +42,7 @@ def _spec(recipe, cluster, nodes, set_, time_, dependency, sweep, template, env=
 @slurm_app.command("render")
 def slurm_render(
     recipe: RecipeArg,
-    cluster: ClusterOpt = "local-ci",
+    cluster: SlurmClusterOpt = "local-ci",
     nodes: NodesOpt = 1,
     set_: SetOpt = None,
     time_: TimeOpt = None,
@@ -69,7 +65,7 @@ def slurm_render(
 @slurm_app.command("submit")
 def slurm_submit(
     recipe: RecipeArg,
-    cluster: ClusterOpt = "local-ci",
+    cluster: SlurmClusterOpt = "local-ci",
     nodes: NodesOpt = 1,
     set_: SetOpt = None,
     time_: TimeOpt = None,
@@ -119,13 +115,9 @@ def _sbatch(script: Path) -> str:
 
 
 def _tracking_uri(rendered) -> str:
-    from sovtrain import storage
-    from sovtrain.tracking import default_tracking_uri
+    from sovtrain.tracking import run_tracking_uri
 
-    recipe = rendered.loaded.recipe
-    return recipe.tracking.uri or default_tracking_uri(
-        recipe.run.output_uri, storage.local_path(recipe.run.output_uri)
-    )
+    return run_tracking_uri(rendered.loaded.recipe)
 
 
 def _scheduled_run(rendered) -> dict[str, str] | None:

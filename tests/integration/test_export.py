@@ -196,6 +196,33 @@ def test_cli_exports_and_refuses_an_unmapped_destination(run, tmp):
     assert records[-1]["result"] == "deny" and records[-1]["purpose"] == "export"
 
 
+def test_cli_registers_the_export_with_its_lineage(run, tmp):
+    """`--register`: a model-registry version that points at the export (no copy), carries
+    the run's compliance tags and the weights' sha256, and links back to the training run."""
+    from mlflow.tracking import MlflowClient
+
+    out = tmp / "hf-registered"
+    ok = _sovtrain("export", str(run), str(out), "--register", "tiny-finance")
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    assert "registered tiny-finance version 1" in ok.stdout
+    state = json.loads((run / "checkpoints" / "step_00000004" / "sovtrain_state.json").read_text())
+    client = MlflowClient(tracking_uri=f"sqlite:///{run / 'mlflow.db'}")
+    version = client.get_model_version("tiny-finance", "1")
+    assert version.source == out.resolve().as_uri()
+    assert version.run_id == state["mlflow_run_id"]
+    assert CARD in version.tags["compliance.datasets"]
+    assert version.tags["compliance.compute_region"] == "hk"
+    assert version.tags["sovtrain.export.weights_sha256"] == sha256_file(out / "model.safetensors")
+    run_tags = client.get_run(state["mlflow_run_id"]).data.tags
+    assert run_tags["sovtrain.registered_model"] == "tiny-finance/1"
+    step2 = run / "checkpoints" / "step_00000002"
+    again = _sovtrain(
+        "export", str(step2), str(tmp / "hf-registered-2"), "--register", "tiny-finance"
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert client.get_model_version("tiny-finance", "2").tags["sovtrain.export.step"] == "2"
+
+
 @pytest.fixture
 def hk_only_cards(tmp_path, monkeypatch):
     """The finance card, re-approved with derived artifacts restricted to hk."""

@@ -199,6 +199,24 @@ def test_spool_sample_spans_the_whole_corpus(tmp_path):
     assert len(sample) < len(ids)
 
 
+def test_spool_sample_groups_match_one_pass_per_group(tmp_path):
+    """The fertility report samples every held-out language in one pass; each group must
+    get exactly what `sample_texts` would give it alone."""
+    from sovtrain.data.clean import Record
+    from sovtrain.data.spool import Spool
+
+    spool = Spool(str(tmp_path / "spool.jsonl"), 0.3, ("c",))
+    with spool:
+        for i in range(900):
+            lang = ("en", "zh-Hant", "zh-Hans")[i % 3]
+            spool.add(Record(f"d{i}", "s", "finance", f"{lang} text {i} " * (1 + i % 7), lang))
+    budgets = {("heldout", "en"): 900, ("heldout", "zh-Hant"): 10**9, ("train", "zh-Hans"): 2000}
+    groups = spool.sample_groups(budgets)
+    for (split, lang), budget in budgets.items():
+        assert groups[split, lang] == list(spool.sample_texts(budget, split=split, lang=lang))
+    assert len(groups["heldout", "en"]) < len(groups["heldout", "zh-Hant"])  # budget binds
+
+
 def _mixture_sampler(rank=0, world=1, position=0):
     from sovtrain.data.loader import MixtureSampler
 

@@ -85,7 +85,7 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         from sovtrain.data.sft import prepare_sft
         from sovtrain.model.init import resolve_base
 
-        base = resolve_base(recipe.model.init_from or "")
+        base = resolve_base(recipe.model.init_from or "", pick_checkpoint=False)
         return prepare_sft(recipe, base.tokenizer_uri, show_progress)
     tok_uri, shard_uri = prepared_locations(recipe)
     key = prepare_key(recipe)
@@ -199,15 +199,14 @@ def _fertility(recipe: Recipe, bpe: Any, spool: Spool) -> dict[str, Any]:
     if not recipe.tokenizer.fertility_report or "en" not in spool.languages("train"):
         return {}
     log.info("training the English-only baseline BPE for the fertility report")
-    baseline = fertility.english_baseline(
+    baseline = fertility.english_baseline(  # streamed: train_chars can be 2e9 characters
         spool.sample_texts(recipe.tokenizer.train_chars, lang="en"),
         recipe.tokenizer.vocab_size,
         recipe.tokenizer.special_tokens,
     )
-    by_lang = {
-        lang: list(spool.sample_texts(_FERTILITY_CHARS, split="heldout", lang=lang))
-        for lang in spool.languages("heldout")
-    }
+    budgets = {("heldout", lang): _FERTILITY_CHARS for lang in spool.languages("heldout")}
+    samples = spool.sample_groups(budgets)  # one pass for every language, not one each
+    by_lang = {lang: texts for (_, lang), texts in samples.items()}
     return {
         "heldout": [f.as_dict() for f in fertility.measure(bpe, baseline, by_lang)],
         "reference": [f.as_dict() for f in fertility.measure(bpe, baseline, REFERENCE_TEXT)],

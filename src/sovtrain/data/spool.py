@@ -90,5 +90,31 @@ class Spool:
                 used += len(record.text)
                 yield record.text
 
+    def sample_groups(
+        self, budgets: dict[tuple[str, str], int], salt: str = "bpe"
+    ) -> dict[tuple[str, str], list[str]]:
+        """`sample_texts` for several (split, lang) groups in one pass over the spool: the
+        same documents each group would get alone, without re-reading it once per group."""
+        rates = {}
+        for (split, lang), budget in budgets.items():
+            available = self.chars.get((split, lang), 0)
+            rates[(split, lang)] = 1.0 if available <= budget else budget / available
+        samples: dict[tuple[str, str], list[str]] = {key: [] for key in budgets}
+        used = dict.fromkeys(budgets, 0)
+        open_groups = set(budgets)
+        for record_split, record in self.records():
+            key = (record_split, record.lang)
+            if key not in open_groups:
+                continue
+            if used[key] >= budgets[key]:
+                open_groups.discard(key)
+                if not open_groups:
+                    break
+                continue
+            if rates[key] >= 1.0 or _unit_hash(record.doc_id, salt) < rates[key]:
+                used[key] += len(record.text)
+                samples[key].append(record.text)
+        return samples
+
     def languages(self, split: str) -> list[str]:
         return sorted({g for (s, g) in self.chars if s == split})

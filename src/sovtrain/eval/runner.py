@@ -27,7 +27,8 @@ from sovtrain.data.chat import render_chat
 from sovtrain.data.loader import PackedDataset
 from sovtrain.eval import metrics
 from sovtrain.model.build import build_model
-from sovtrain.model.init import apply_lora, checkpoint_module_state, load_into
+from sovtrain.model.init import apply_lora, load_into
+from sovtrain.model.weights import consolidate
 
 log = logging.getLogger(__name__)
 MAX_NEW_TOKENS = 96
@@ -59,7 +60,8 @@ def load_checkpoint_model(recipe: Any, step_uri: str, vocab_size: int) -> torch.
         if local is None:
             local = Path(tmp) / "ckpt"
             storage.get_dir(step_uri, local, purpose="checkpoint")
-        load_into(model, checkpoint_module_state(local), step_uri)
+        weights, _ = consolidate(local, recipe.train.precision, recipe.deepspeed.zero_stage)
+        load_into(model, weights, step_uri)
     return model.float().eval()
 
 
@@ -203,12 +205,9 @@ def _log(recipe: Any, run_id: str, step: int, result: EvalResult) -> None:
     from mlflow.entities import Metric
     from mlflow.tracking import MlflowClient
 
-    from sovtrain.tracking import default_tracking_uri
+    from sovtrain.tracking import run_tracking_uri
 
-    uri = recipe.tracking.uri or default_tracking_uri(
-        recipe.run.output_uri, storage.local_path(recipe.run.output_uri)
-    )
-    client = MlflowClient(tracking_uri=uri)
+    client = MlflowClient(tracking_uri=run_tracking_uri(recipe))
     stamp = int(time.time() * 1000)
     values = [Metric(k, v, stamp, step) for k, v in result.mlflow_metrics().items()
               if math.isfinite(v)]  # fmt: skip

@@ -14,8 +14,6 @@ uploaded with `put_dir`, which works the same for paths and s3:// URIs.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import re
@@ -29,6 +27,7 @@ import torch
 from sovtrain import storage
 from sovtrain.errors import CheckpointError, SovtrainError
 from sovtrain.hashing import sha256_file
+from sovtrain.model.weights import consolidate
 from sovtrain.recipe.load import LoadedRecipe, load_recipe
 
 log = logging.getLogger(__name__)
@@ -51,6 +50,7 @@ class ExportResult:
     kind: str  # "full" (plain weights), "merged" (LoRA merged in) or "adapter" (peft only)
     weights_from: str  # "fp32-master" (optimizer shards) or "module" (model states file)
     lineage: tuple[str, ...] = ()
+    mlflow_run_id: str | None = None  # the training run the weights came from
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,8 @@ def resolve_source(source: str) -> ExportSource:
     if loaded.recipe.model.init_from:  # fine-tuned weights also derive from the base's data
         from sovtrain.model.init import resolve_base
 
-        cards |= set(resolve_base(loaded.recipe.model.init_from).lineage)
+        base = resolve_base(loaded.recipe.model.init_from, pick_checkpoint=False)
+        cards |= set(base.lineage)
     return ExportSource(
         run_uri, step_uri, loaded, manifest, manifest_digest(shards_uri), tuple(sorted(cards))
     )
@@ -149,35 +150,6 @@ def _run_recipe(run_uri: str) -> LoadedRecipe:
         path = Path(tmp) / "recipe.resolved.yaml"
         path.write_text(text, encoding="utf-8")
         return load_recipe(path)
-
-
-# --------------------------------------------------------------------------- weights
-def consolidate(step_dir: Path, precision: str, zero_stage: int) -> tuple[dict[str, Any], str]:
-    """Full fp32 weights of a local DeepSpeed checkpoint directory, and where they came from."""
-    if zero_stage == 3 or precision != "fp32":
-        try:
-            return _fp32_masters(step_dir), "fp32-master"
-        except Exception as err:  # DeepSpeed raises many types on odd layouts
-            if zero_stage == 3:
-                raise CheckpointError(f"{step_dir}: cannot consolidate ZeRO-3: {err}") from err
-            log.warning("%s: no fp32 masters (%s); exporting module weights", step_dir, err)
-    files = sorted(step_dir.glob("mp_rank_*_model_states.pt"))
-    if not files:
-        raise CheckpointError(f"{step_dir}: no DeepSpeed model states (mp_rank_*_model_states.pt)")
-    module = torch.load(files[0], map_location="cpu", weights_only=False)["module"]
-    return {k: _fp32(v) for k, v in module.items() if v is not None}, "module"
-
-
-def _fp32_masters(step_dir: Path) -> dict[str, Any]:
-    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
-
-    with contextlib.redirect_stdout(io.StringIO()):  # it prints progress lines
-        state = get_fp32_state_dict_from_zero_checkpoint(str(step_dir.parent), tag=step_dir.name)
-    return {k: _fp32(v) for k, v in state.items()}
-
-
-def _fp32(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.float() if tensor.is_floating_point() else tensor
 
 
 # --------------------------------------------------------------------------- LoRA
@@ -418,4 +390,7 @@ def export_hf(
         storage.put_dir(out, out_uri, purpose=_PURPOSE, lineage=src.lineage)
     log.info("exported %s (step %d, %s) to %s", src.step_uri, step, kind, out_uri)
     out_uri = storage.canonical_uri(out_uri)
-    return ExportResult(out_uri, files, digests, params, step, kind, weights_from, src.lineage)
+    run_id = train_state.get("mlflow_run_id")
+    return ExportResult(
+        out_uri, files, digests, params, step, kind, weights_from, src.lineage, run_id
+    )

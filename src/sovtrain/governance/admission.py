@@ -104,7 +104,7 @@ def _base_lineage(recipe: Recipe) -> tuple[str, ...]:
         return ()
     from sovtrain.model.init import resolve_base
 
-    return resolve_base(recipe.model.init_from).lineage
+    return resolve_base(recipe.model.init_from, pick_checkpoint=False).lineage
 
 
 def _card(admission: Admission, card_id: str, compute: str) -> LoadedCard | None:

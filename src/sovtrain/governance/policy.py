@@ -9,6 +9,7 @@ region, and a location in no region is refused for every dataset: default deny.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sovtrain import storage
+from sovtrain.data.shards import cache_root
 from sovtrain.errors import SovtrainError
 from sovtrain.recipe.load import format_validation_error
 from sovtrain.slurm.profile import ClusterProfile
@@ -79,12 +81,15 @@ class Site:
         if scheme in ("http", "https") and _host(rest) in _LOOPBACK:
             return self.cluster.region
         best: tuple[int, str] | None = None
-        for prefix, region in self._prefixes():
+        for prefix, region in self._prefixes:
             if _under(canonical, prefix) and (best is None or len(prefix) > best[0]):
                 best = (len(prefix), region)
         return best[1] if best else None
 
+    @functools.cached_property
     def _prefixes(self) -> list[tuple[str, str]]:
+        """Canonical (prefix, region) pairs, computed once per site: canonicalising resolves
+        paths on the file system, and `storage_region` runs on every guarded read/write."""
         mapped = [(storage.canonical_uri(m.prefix), m.region) for m in self.policy.storage]
         roots = [os.path.expandvars(os.path.expanduser(r)) for r in self.cluster.filesystems]
         # node-local disks: this machine's cache (shard copies, spools) and temp directory
@@ -111,12 +116,6 @@ def _host(authority_and_path: str) -> str:
         if not authority.startswith("[")
         else authority.split("]")[0] + "]"
     )
-
-
-def cache_root() -> Path:
-    from sovtrain.data.shards import cache_root as data_cache_root
-
-    return data_cache_root()
 
 
 def _under(uri: str, prefix: str) -> bool:

@@ -21,6 +21,7 @@ import yaml
 
 from sovtrain import storage
 from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.model.weights import consolidate
 
 _PURPOSE = "base-model"
 
@@ -29,14 +30,23 @@ _PURPOSE = "base-model"
 class BaseModel:
     kind: Literal["run", "checkpoint", "hf"]
     uri: str  # what init_from named (canonical)
-    weights_uri: str  # checkpoint step dir, or the HF dir
+    weights_uri: str | None  # checkpoint step dir or HF dir; None: a run, checkpoint not picked
     tokenizer_uri: str
     lineage: tuple[str, ...]  # data card ids the base was trained on
     recipe: Any | None  # the base run's resolved Recipe (run / checkpoint kinds)
 
 
-def resolve_base(init_from: str) -> BaseModel:
-    """What `init_from` points at; a clear error when it is none of the three."""
+def resolve_base(
+    init_from: str, *, pick_checkpoint: bool = True, rank: int = 0, world_size: int = 1
+) -> BaseModel:
+    """What `init_from` points at; a clear error when it is none of the three.
+
+    Why `pick_checkpoint`: choosing a run's checkpoint means hashing every byte of it (the
+    newest *verified* one), which for a 7B base is ~100 GB. Lineage and tokenizer (all that
+    admission, data preparation and export need) come from the run's recipe and shard
+    manifest, so they pass `pick_checkpoint=False`. Loading the weights picks it once, on
+    rank 0 of `world_size` (the verdict is broadcast), not once per rank.
+    """
     uri = storage.canonical_uri(init_from)
     if storage.exists(storage.join(uri, "config.json"), purpose=_PURPOSE):
         return BaseModel("hf", uri, uri, uri, (), None)
@@ -44,9 +54,11 @@ def resolve_base(init_from: str) -> BaseModel:
         run_dir = uri.rstrip("/").rsplit("/", 2)[0]
         return _from_run(run_dir, uri, "checkpoint", uri)
     if storage.exists(storage.join(uri, "recipe.resolved.yaml"), purpose=_PURPOSE):
+        if not pick_checkpoint:
+            return _from_run(uri, None, "run", uri)
         from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 
-        store = CheckpointStore(checkpoints_root(uri), 0, 1)
+        store = CheckpointStore(checkpoints_root(uri), rank, world_size)
         name = store.newest_verified()
         if name is None:
             raise CheckpointError(
@@ -59,7 +71,7 @@ def resolve_base(init_from: str) -> BaseModel:
     )
 
 
-def _from_run(run_dir: str, checkpoint: str, kind: str, uri: str) -> BaseModel:
+def _from_run(run_dir: str, checkpoint: str | None, kind: str, uri: str) -> BaseModel:
     from pydantic import ValidationError
 
     from sovtrain.data import shards
@@ -82,8 +94,11 @@ def _from_run(run_dir: str, checkpoint: str, kind: str, uri: str) -> BaseModel:
     return BaseModel(kind, uri, checkpoint, tokenizer, lineage, recipe)  # type: ignore[arg-type]
 
 
-def base_state_dict(base: BaseModel) -> dict[str, torch.Tensor]:
-    """The base's weights as a plain state dict (module names of the transformers model)."""
+def base_state_dict(base: BaseModel, exact: bool = True) -> dict[str, torch.Tensor]:
+    """The base's weights as a plain state dict (module names of the transformers model);
+    `exact`: fp32 masters of a bf16/fp16 base (see `consolidate`)."""
+    if base.weights_uri is None:
+        raise ValueError(f"{base.uri}: resolved without picking a checkpoint")
     with tempfile.TemporaryDirectory(prefix="sovtrain-base-") as tmp:
         local = storage.local_path(base.weights_uri)
         if local is None:
@@ -93,17 +108,10 @@ def base_state_dict(base: BaseModel) -> dict[str, torch.Tensor]:
             from transformers import AutoModelForCausalLM
 
             return AutoModelForCausalLM.from_pretrained(str(local)).state_dict()
-        return checkpoint_module_state(local)
-
-
-def checkpoint_module_state(step_dir: Path) -> dict[str, torch.Tensor]:
-    """Module weights of a DeepSpeed ZeRO 0-2 checkpoint (full copies in the model states
-    file; ZeRO-3 shards them and needs zero_to_fp32)."""
-    files = sorted(step_dir.glob("mp_rank_*_model_states.pt"))
-    if not files:
-        raise CheckpointError(f"{step_dir}: no DeepSpeed model states (ZeRO-3 is not supported)")
-    state = torch.load(files[0], map_location="cpu", weights_only=False)["module"]
-    return {k: v for k, v in state.items() if v is not None}
+        recipe = base.recipe  # run and checkpoint kinds always carry theirs
+        train, zero = recipe.train, recipe.deepspeed.zero_stage
+        weights, _ = consolidate(local, train.precision, zero, exact)
+        return weights
 
 
 def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str) -> None:

@@ -211,3 +211,11 @@ def default_tracking_uri(output_uri: str, local_dir: Path | None) -> str:
     base = local_dir if local_dir is not None else Path(tempfile.mkdtemp(prefix="sovtrain-ml-"))
     base.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{(base / 'mlflow.db').resolve()}"
+
+
+def run_tracking_uri(recipe: Any) -> str:
+    """Where a recipe's run is tracked: `tracking.uri`, else the run directory's own store."""
+    from sovtrain import storage
+
+    out = recipe.run.output_uri
+    return recipe.tracking.uri or default_tracking_uri(out, storage.local_path(out))

@@ -82,7 +82,7 @@ def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
     recipe = loaded.recipe
     model = build_model(recipe.model, vocab_size, recipe.run.seed)
     if recipe.model.init_from:
-        model = start_from_base(model, loaded)
+        model = start_from_base(model, loaded, ctx)
     if recipe.deepspeed.activation_checkpointing:
         model.activation_checkpointing_enable({"use_reentrant": False})
     optimizer = build_optimizer(model, recipe.train.optimizer, ctx.device)
@@ -94,14 +94,16 @@ def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
     return engine, config
 
 
-def start_from_base(model: Any, loaded: LoadedRecipe) -> Any:
+def start_from_base(model: Any, loaded: LoadedRecipe, ctx: DistContext) -> Any:
     """Load `model.init_from` weights (strict, clear error on mismatch); wrap in LoRA when
     the recipe asks, so only the adapters train."""
     from sovtrain.model.init import apply_lora, base_state_dict, load_into, resolve_base
 
     recipe = loaded.recipe
     init_from = recipe.model.init_from or ""
-    load_into(model, base_state_dict(resolve_base(init_from)), init_from)
+    base = resolve_base(init_from, rank=ctx.rank, world_size=ctx.world_size)
+    exact = recipe.train.precision == "fp32"  # a bf16 fine-tune rounds the masters anyway
+    load_into(model, base_state_dict(base, exact), init_from)
     lora = recipe.finetune.lora if recipe.finetune else None
     return model if lora is None else apply_lora(model, lora)
 

@@ -48,13 +48,29 @@ class Extraction(NamedTuple):
 
 @dataclass(frozen=True)
 class DomainKit:
-    """What one domain contributes: label set and a drawing function per task."""
+    """What one domain contributes: its label set, a message of any label, a contract clause
+    (LC / bill of lading) and the explain and extract tasks."""
 
     labels: tuple[str, ...]
     explain: Callable[[random.Random], Explained]
-    classify: Callable[[random.Random], Labelled]
     extract: Callable[[random.Random], Extraction]
-    clause: Callable[[random.Random], Triple]
+    message: Callable[[random.Random, str], Triple]  # one message of category `label`
+    contract_clause: Callable[[random.Random], Explained]
+
+    def classify(self, rng: random.Random) -> Labelled:
+        """A customer, market or shipment message and the category it belongs to."""
+        label = pick(rng, self.labels)
+        return Labelled(self.message(rng, label), label)
+
+    def clause(self, rng: random.Random) -> Triple:
+        """A contract clause, or now and then a short message of any category, to translate.
+
+        The messages widen the translation vocabulary beyond contract wording for free:
+        their three renderings are as parallel as the clauses'.
+        """
+        if rng.random() < 0.65:
+            return self.contract_clause(rng).document
+        return self.message(rng, pick(rng, self.labels))
 
 
 def say(en: Sequence[str], hant: Sequence[str], hans: Sequence[str]) -> Say:

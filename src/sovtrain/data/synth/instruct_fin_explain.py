@@ -4,7 +4,7 @@ Each notice is drawn as `Facts` and rendered twice through aligned `Say` variant
 document a customer receives, once as the 2-3 sentence answer an assistant should give. The
 answer restates the same facts (amounts, dates, ratios), so a model is rewarded for carrying
 numbers across correctly rather than for paraphrasing loosely. The clauses double as the
-source sentences of the translation task (`instruct_fin_tasks.clause`), their three renderings
+source sentences of the translation task (`DomainKit.clause`), their three renderings
 being parallel.
 """
 

@@ -16,7 +16,6 @@ from sovtrain.data.synth.goods import goods
 from sovtrain.data.synth.instruct_common import (
     DomainKit,
     Extraction,
-    Labelled,
     amount_text,
     any_day,
     field_lines,
@@ -124,23 +123,6 @@ MESSAGES: dict[str, Say] = {
 }  # fmt: skip
 
 
-def classify(rng: random.Random) -> Labelled:
-    """A customer or market message and the category it belongs to."""
-    label = pick(rng, LABELS)
-    return Labelled(_message(rng, label), label)
-
-
-def clause(rng: random.Random) -> Triple:
-    """A trade-finance clause, or now and then a short message of any category, to translate.
-
-    The messages widen the translation vocabulary beyond contract wording for free: their
-    three renderings are as parallel as the clauses'.
-    """
-    if rng.random() < 0.65:
-        return lc_clause(rng).document
-    return _message(rng, pick(rng, LABELS))
-
-
 def _message(rng: random.Random, label: str) -> Triple:
     """One message of category `label`, with every slot any template uses drawn."""
     f, r = Facts(), rng.random
@@ -227,5 +209,5 @@ def extract(rng: random.Random) -> Extraction:
     return Extraction(lines(head, field_lines(shown)), asked)
 
 
-FINANCE = DomainKit(labels=LABELS, explain=explain, classify=classify, extract=extract,
-                    clause=clause)  # fmt: skip
+FINANCE = DomainKit(labels=LABELS, explain=explain, extract=extract, message=_message,
+                    contract_clause=lc_clause)  # fmt: skip

@@ -3,7 +3,7 @@
 As in `instruct_fin_explain`, each document and its explanation are rendered from one set of
 `Facts`, so containers, ports, dates and charges in the answer match the notice exactly (the
 demurrage total is computed, not drawn, so the arithmetic in the answer is right). The clauses
-double as the translation task's parallel source sentences (`instruct_log_tasks.clause`).
+double as the translation task's parallel source sentences (`DomainKit.clause`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from sovtrain.data.synth.goods import goods
 from sovtrain.data.synth.instruct_common import (
     DomainKit,
     Extraction,
-    Labelled,
     amount_text,
     any_day,
     field_lines,
@@ -118,23 +117,6 @@ def _declaration_no(rng: random.Random, importing: bool) -> str:
     return f"{'I' if importing else 'E'}{digits(rng, 12)}"
 
 
-def classify(rng: random.Random) -> Labelled:
-    """A shipment-status or exception message and the category it belongs to."""
-    label = pick(rng, LABELS)
-    return Labelled(_message(rng, label), label)
-
-
-def clause(rng: random.Random) -> Triple:
-    """A bill-of-lading clause, or now and then a short message of any category, to translate.
-
-    The messages widen the translation vocabulary beyond contract wording for free: their
-    three renderings are as parallel as the clauses'.
-    """
-    if rng.random() < 0.65:
-        return bl_clause(rng).document
-    return _message(rng, pick(rng, LABELS))
-
-
 def _message(rng: random.Random, label: str) -> Triple:
     """One message of category `label`, with every slot any template uses drawn."""
     f, r = Facts(), rng.random
@@ -227,5 +209,5 @@ def extract(rng: random.Random) -> Extraction:
     return Extraction(lines(title, field_lines(shown)), asked)
 
 
-LOGISTICS = DomainKit(labels=LABELS, explain=explain, classify=classify, extract=extract,
-                      clause=clause)  # fmt: skip
+LOGISTICS = DomainKit(labels=LABELS, explain=explain, extract=extract, message=_message,
+                      contract_clause=bl_clause)  # fmt: skip
