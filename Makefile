@@ -42,16 +42,17 @@ system-deps:
 	fi
 
 # The whole workflow on CPU: pre-train -> fine-tune (SFT) -> eval -> export -> ask, in English
-# and in Chinese, from the exported Hugging Face directory.
+# and in Chinese, from the exported Hugging Face directory. The system message is in the
+# answer's language, as in the generated SFT set (see recipes/finetune/finance-sft-smoke.yaml).
 smoke: setup
 	$(BIN)/sovtrain train $(SMOKE_RECIPE) --nproc 2
 	$(BIN)/sovtrain train $(SFT_RECIPE) --nproc 2
 	$(BIN)/sovtrain eval $(SFT_RECIPE)
 	$(BIN)/sovtrain export $(SFT_RUN) $(SFT_RUN)/export --format hf
 	$(BIN)/sovtrain ask $(SFT_RUN)/export --system "You are a bilingual finance assistant." \
-		$$'Translate into English:\n最遲裝運日期：2022年6月16日。提單日期遲於此日期者恕不接受。'
+		$$'Translate into English:\n不允許分批裝運。'
 	$(BIN)/sovtrain ask $(SFT_RUN)/export --system "你是一位雙語金融助理。" \
-		$$'請譯成繁體中文：\nThe latest shipment date is 16 June 2022. Bills of lading dated later are not acceptable.'
+		$$'請譯成繁體中文：\nPartial shipments are not allowed.'
 
 test: setup system-deps
 	$(BIN)/python -m pytest tests
