@@ -80,7 +80,7 @@ def export_command(
     )
     for name in result.files:
         typer.echo(f"  {name:<32} {result.sha256[name]}")
-    weights = "adapter_model.safetensors" if result.kind == "adapter" else "model.safetensors"
+    weights = result.weights_file
     if weights in result.sha256:
         typer.echo(f"sha256({weights}) = {result.sha256[weights]}")
     if register:

@@ -89,6 +89,13 @@ def test_put_dir_get_dir_round_trip(s3_base: str, tmp_path: Path) -> None:
     got = {p.relative_to(dest).as_posix(): p.read_bytes() for p in dest.rglob("*") if p.is_file()}
     assert got == files
 
+    with storage.local_dir(uri, purpose=PURPOSE) as copy:  # remote: a temporary copy
+        assert copy.name == "ckpt-1"  # checkpoint tags (zero_to_fp32) follow the last part
+        got = {p.relative_to(copy).as_posix(): p.read_bytes() for p in copy.rglob("*")
+               if p.is_file()}  # fmt: skip
+        assert got == files
+    assert not copy.exists()
+
 
 def test_remove_recursive(s3_base: str, tmp_path: Path) -> None:
     src = tmp_path / "src"

@@ -69,3 +69,24 @@ def test_listdir_and_remove(tmp_path):
     assert storage.listdir(str(tmp_path / "d"), purpose="test") == ["a", "b"]
     storage.remove(str(tmp_path / "d"), purpose="test", recursive=True)
     assert storage.listdir(str(tmp_path / "d"), purpose="test") == []
+
+
+def test_local_dir_is_in_place_and_still_guarded(tmp_path):
+    """A local directory is used where it is (no copy of a 100 GB checkpoint), but the read
+    is still put to the guards, so a refused location stays refused."""
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "w.bin").write_bytes(b"w")
+    seen = []
+
+    def no_secret(access: storage.Access) -> None:
+        seen.append((access.uri, access.action, access.purpose))
+        if "secret" in access.uri:
+            raise PolicyRefused(f"{access.uri}: refused")
+
+    storage.add_guard(no_secret)
+    with storage.local_dir(str(tmp_path / "ckpt"), purpose="checkpoint") as local:
+        assert local == tmp_path / "ckpt" and (local / "w.bin").read_bytes() == b"w"
+    assert seen == [(str(tmp_path / "ckpt"), "read", "checkpoint")]
+    (tmp_path / "secret").mkdir()
+    with pytest.raises(PolicyRefused), storage.local_dir(str(tmp_path / "secret"), purpose="x"):
+        pass

@@ -26,6 +26,11 @@ def is_heldout(doc_id: str, fraction: float) -> bool:
     return zlib.crc32(doc_id.encode()) % 10_000 < int(fraction * 10_000)
 
 
+def _rate(budget: int, available: int) -> float:
+    """Share of documents to take so that about `budget` of `available` characters come out."""
+    return 1.0 if available <= budget else budget / available
+
+
 def _unit_hash(doc_id: str, salt: str) -> float:
     return zlib.crc32(f"{salt}:{doc_id}".encode()) / 2**32
 
@@ -79,7 +84,7 @@ class Spool:
         id, so the sample is deterministic and spans every source in the mixture.
         """
         available = sum(n for (s, g), n in self.chars.items() if s == split and lang in (None, g))
-        rate = 1.0 if available <= max_chars else max_chars / available
+        rate = _rate(max_chars, available)
         used = 0
         for record_split, record in self.records():
             if record_split != split or (lang is not None and record.lang != lang):
@@ -95,10 +100,7 @@ class Spool:
     ) -> dict[tuple[str, str], list[str]]:
         """`sample_texts` for several (split, lang) groups in one pass over the spool: the
         same documents each group would get alone, without re-reading it once per group."""
-        rates = {}
-        for (split, lang), budget in budgets.items():
-            available = self.chars.get((split, lang), 0)
-            rates[(split, lang)] = 1.0 if available <= budget else budget / available
+        rates = {key: _rate(budget, self.chars.get(key, 0)) for key, budget in budgets.items()}
         samples: dict[tuple[str, str], list[str]] = {key: [] for key in budgets}
         used = dict.fromkeys(budgets, 0)
         open_groups = set(budgets)

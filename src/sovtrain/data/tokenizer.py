@@ -59,12 +59,8 @@ def load_hf(uri: str):  # -> PreTrainedTokenizerFast
     """Load the tokenizer directory at `uri` (fetched through storage when remote)."""
     from transformers import AutoTokenizer
 
-    local = storage.local_path(uri)
-    if local is not None:
+    with storage.local_dir(uri, purpose="tokenizer") as local:
         return AutoTokenizer.from_pretrained(str(local))
-    with tempfile.TemporaryDirectory() as tmp:
-        storage.get_dir(uri, Path(tmp), purpose="tokenizer")
-        return AutoTokenizer.from_pretrained(tmp)
 
 
 def tokenizer_digest(uri: str) -> str:

@@ -49,17 +49,10 @@ class EvalResult:
 
 def load_checkpoint_model(recipe: Any, step_uri: str, vocab_size: int) -> torch.nn.Module:
     """The trained model (LoRA-wrapped when the recipe used adapters), in eval mode."""
-    import tempfile
-    from pathlib import Path
-
     model = build_model(recipe.model, vocab_size, recipe.run.seed)
     if recipe.finetune is not None and recipe.finetune.lora is not None:
         model = apply_lora(model, recipe.finetune.lora)
-    with tempfile.TemporaryDirectory() as tmp:
-        local = storage.local_path(step_uri)
-        if local is None:
-            local = Path(tmp) / "ckpt"
-            storage.get_dir(step_uri, local, purpose="checkpoint")
+    with storage.local_dir(step_uri, purpose="checkpoint") as local:
         weights, _ = consolidate(local, recipe.train.precision, recipe.deepspeed.zero_stage)
         load_into(model, weights, step_uri)
     return model.float().eval()

@@ -52,6 +52,10 @@ class ExportResult:
     lineage: tuple[str, ...] = ()
     mlflow_run_id: str | None = None  # the training run the weights came from
 
+    @property
+    def weights_file(self) -> str:
+        return "adapter_model.safetensors" if self.kind == "adapter" else "model.safetensors"
+
 
 @dataclass(frozen=True)
 class ExportSource:
@@ -310,17 +314,6 @@ def _export_tokenizer(tok_uri: str, out: Path, scratch: Path, lineage: tuple[str
 
 
 # --------------------------------------------------------------------------- export
-def _local_checkpoint(src: ExportSource, scratch: Path) -> Path:
-    """The checkpoint on local disk: in place when it is local (optimizer shards of a large
-    model are hundreds of GB; `verify` already read every byte through storage), else a copy."""
-    local = storage.local_path(src.step_uri)
-    if local is not None:
-        return local
-    step_dir = scratch / "checkpoint" / src.step_uri.rsplit("/", 1)[-1]
-    storage.get_dir(src.step_uri, step_dir, purpose=_PURPOSE, lineage=src.lineage)
-    return step_dir
-
-
 def export_hf(
     source: str,
     out_uri: str,
@@ -342,10 +335,13 @@ def export_hf(
     recipe = src.loaded.recipe
     if storage.listdir(out_uri, purpose=_PURPOSE):
         raise SovtrainError(f"{out_uri} is not empty: export into a new directory")
-    with tempfile.TemporaryDirectory(prefix="sovtrain-export-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="sovtrain-export-") as tmp,
+        # in place when local: a large model's optimizer shards are hundreds of GB
+        storage.local_dir(src.step_uri, purpose=_PURPOSE, lineage=src.lineage) as step_dir,
+    ):
         scratch, out = Path(tmp) / "scratch", Path(tmp) / "out"
         out.mkdir()
-        step_dir = _local_checkpoint(src, scratch)
         train_state = json.loads((step_dir / STATE).read_text())
         weights, weights_from = consolidate(
             step_dir, recipe.train.precision, recipe.deepspeed.zero_stage

@@ -32,13 +32,12 @@ class Registered:
 
 def version_tags(result: Any, compliance: dict[str, str], init_from: str | None) -> dict[str, str]:
     """Tags of one registered version: compliance lineage + what exactly was exported."""
-    weights = "adapter_model.safetensors" if result.kind == "adapter" else "model.safetensors"
     return {
         **compliance,
         "sovtrain.export.kind": result.kind,
         "sovtrain.export.step": str(result.step),
         "sovtrain.export.weights_from": result.weights_from,
-        "sovtrain.export.weights_sha256": result.sha256.get(weights, ""),
+        "sovtrain.export.weights_sha256": result.sha256.get(result.weights_file, ""),
         "sovtrain.export.base_model": init_from or "",
     }
 

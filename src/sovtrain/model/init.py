@@ -11,9 +11,7 @@ itself derived from that data.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -99,19 +97,14 @@ def base_state_dict(base: BaseModel, exact: bool = True) -> dict[str, torch.Tens
     `exact`: fp32 masters of a bf16/fp16 base (see `consolidate`)."""
     if base.weights_uri is None:
         raise ValueError(f"{base.uri}: resolved without picking a checkpoint")
-    with tempfile.TemporaryDirectory(prefix="sovtrain-base-") as tmp:
-        local = storage.local_path(base.weights_uri)
-        if local is None:
-            local = Path(tmp) / "base"
-            storage.get_dir(base.weights_uri, local, purpose=_PURPOSE, lineage=base.lineage)
+    with storage.local_dir(base.weights_uri, purpose=_PURPOSE, lineage=base.lineage) as local:
         if base.kind == "hf":
             from transformers import AutoModelForCausalLM
 
             return AutoModelForCausalLM.from_pretrained(str(local)).state_dict()
         recipe = base.recipe  # run and checkpoint kinds always carry theirs
-        train, zero = recipe.train, recipe.deepspeed.zero_stage
-        weights, _ = consolidate(local, train.precision, zero, exact)
-        return weights
+        precision, zero_stage = recipe.train.precision, recipe.deepspeed.zero_stage
+        return consolidate(local, precision, zero_stage, exact)[0]
 
 
 def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str) -> None:

@@ -260,9 +260,31 @@ def put_dir(local_dir: Path, uri: str, *, purpose: str, lineage: tuple[str, ...]
         fs.put_file(str(file), path)
 
 
+@contextlib.contextmanager
+def local_dir(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> Iterator[Path]:
+    """A local directory with the files under `uri`, for libraries that only read paths
+    (transformers, DeepSpeed's zero_to_fp32): the directory itself when it is local, else a
+    temporary copy (same last path part, so checkpoint tags still match) removed afterwards.
+
+    Why admit the in-place case too: reading a local checkpoint directly must be decided and
+    audited like any other read, not slip past the guards because no copy was needed.
+    """
+    canonical = _admit(uri, "read", purpose, lineage)
+    if is_local(canonical):
+        yield Path(canonical)
+        return
+    with tempfile.TemporaryDirectory(prefix="sovtrain-") as tmp:
+        copy = Path(tmp) / (canonical.rstrip("/").rsplit("/", 1)[-1] or "dir")
+        _download(canonical, copy)
+        yield copy
+
+
 def get_dir(uri: str, local_dir: Path, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
     """Download every file under `uri` into `local_dir`, keeping relative paths."""
-    canonical = _admit(uri, "read", purpose, lineage)
+    _download(_admit(uri, "read", purpose, lineage), local_dir)
+
+
+def _download(canonical: str, local_dir: Path) -> None:
     fs, root = _fs(canonical)
     for remote, info in sorted(fs.find(root, detail=True).items()):
         if info.get("type") == "directory":  # emptied prefixes / folder placeholder keys
