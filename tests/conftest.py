@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+
+from sovtrain import storage
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
@@ -63,3 +67,41 @@ def tiny_recipe(tmp_path: Path) -> Path:
     recipe = copy.deepcopy(TINY_RECIPE)
     recipe["run"]["output_uri"] = str(tmp_path / "run")
     return write_recipe(tmp_path / "tiny.yaml", recipe)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Cards dir (repo cards + policy for tmp roots), clusters in hk and cn-gba."""
+    hk, gba = tmp_path / "hk", tmp_path / "gba"
+    hk.mkdir()
+    gba.mkdir()
+    cards = tmp_path / "cards"
+    shutil.copytree(REPO / "data_cards", cards)
+    policy = yaml.safe_load((cards / "residency.yaml").read_text())
+    policy["storage"] += [
+        {"prefix": str(hk), "region": "hk"},
+        {"prefix": str(gba), "region": "cn-gba"},
+    ]
+    (cards / "residency.yaml").write_text(yaml.safe_dump(policy))
+    clusters = tmp_path / "clusters"
+    clusters.mkdir()
+    for name, region in (("site-hk", "hk"), ("site-gba", "cn-gba")):
+        profile = {"name": name, "region": region, "scheduler": "none"}
+        (clusters / f"{name}.yaml").write_text(yaml.safe_dump(profile))
+    monkeypatch.setenv("SOVTRAIN_CARDS_DIR", str(cards))
+    monkeypatch.setenv("SOVTRAIN_CLUSTERS_DIR", str(clusters))
+    monkeypatch.setenv("SOVTRAIN_CACHE", str(tmp_path / "cache"))
+    yield {"hk": hk, "gba": gba, "cards": cards, "tmp": tmp_path}
+    storage.clear_guards()
+
+
+def private_recipe(world, **run) -> Path:
+    """The tiny recipe reading hk-bank-comms files from the hk root, writing under hk."""
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"]["output_uri"] = str(world["hk"] / "runs" / "tiny")
+    recipe["run"].update(run)
+    recipe["data"]["sources"] = [{
+        "name": "bank", "kind": "files", "domain": "finance", "card": "hk-bank-comms",
+        "uri": str(world["hk"] / "raw" / "*.jsonl"),
+    }]  # fmt: skip
+    return write_recipe(world["tmp"] / "private.yaml", recipe)

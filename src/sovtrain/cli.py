@@ -23,6 +23,7 @@ from sovtrain.eval_cli import ask_command, eval_command
 from sovtrain.export_cli import export_command
 from sovtrain.governance_cli import audit_app, residency_app
 from sovtrain.slurm_cli import slurm_app
+from sovtrain.tracking_cli import tracking_app
 
 app = typer.Typer(
     help="sovtrain: train bilingual sovereign domain models from one recipe.",
@@ -37,6 +38,7 @@ app.add_typer(cards_app, name="cards", help="Validate, approve and report on dat
 app.add_typer(residency_app, name="residency")
 app.add_typer(audit_app, name="audit")
 app.add_typer(slurm_app, name="slurm")
+app.add_typer(tracking_app, name="tracking")
 app.command("eval")(eval_command)
 app.command("ask")(ask_command)
 app.command("export")(export_command)
@@ -305,7 +307,11 @@ def main() -> None:
     except SovtrainError as err:
         from rich.markup import escape
 
-        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False)
+        # soft_wrap: one error stays one line in logs and pipes (grep-able, copyable paths)
+        from sovtrain.train.launch import record_exit_code
+
+        console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True)
+        record_exit_code(err.exit_code)  # under `--nproc N`, for the launching parent
         sys.exit(err.exit_code)
 
 

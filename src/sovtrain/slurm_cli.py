@@ -58,8 +58,27 @@ def slurm_render(
     if output is None:
         typer.echo(rendered.script, nl=False)
         return
-    output.write_text(rendered.script)
+    try:
+        output.write_text(rendered.script)
+    except OSError as err:
+        raise SovtrainError(f"-o {output}: cannot write the script: {err.strerror}") from None
     out.print(f"wrote {output}", highlight=False)
+    _ensure_log_dir(rendered.log_dir)
+
+
+def _ensure_log_dir(log_dir: Path) -> None:
+    """Create the directory of the script's #SBATCH --output/--error files: Slurm does not,
+    and a job whose output file cannot be opened fails before running a line. Rendering is
+    also for review on machines without that path (a laptop): then say what to create."""
+    if log_dir.is_dir():
+        return
+    try:
+        log_dir.mkdir(parents=True)
+    except OSError as err:
+        out.print(f"note: could not create the log directory {log_dir} ({err.strerror}): "
+                  "create it on the cluster before `sbatch`", highlight=False)  # fmt: skip
+        return
+    out.print(f"created the log directory {log_dir} (sbatch does not)", highlight=False)
 
 
 @slurm_app.command("submit")

@@ -143,20 +143,7 @@ def seaweedfs_s3(
     fresh ports only when a port was grabbed by someone else between free_port() and bind.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    identities = workdir / "s3.json"
-    identities.write_text(
-        json.dumps(
-            {
-                "identities": [
-                    {
-                        "name": access_key,
-                        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-                        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-                    }
-                ]
-            }
-        )
-    )
+    identities = _write_identities(workdir, access_key, secret_key)
     deadline = time.monotonic() + 90
     for attempt in range(3):
         suffix = f"-{attempt}" if attempt else ""
@@ -182,7 +169,7 @@ def seaweedfs_s3(
 
 
 def _start_weed(
-    data: Path, identities: Path, ports: list[int], log_path: Path
+    data: Path, identities: Path, ports: list[int], log_path: Path, extra: tuple[str, ...] = ()
 ) -> tuple[subprocess.Popen, IO[str]]:
     master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = ports
     data.mkdir(parents=True, exist_ok=True)
@@ -195,7 +182,7 @@ def _start_weed(
         "-volume.max=32", "-volume.preStopSeconds=0",
         "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
         "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}",
-        "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={identities}",
+        "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={identities}", *extra,
     ]  # fmt: skip
     # One volume per new collection (bucket) instead of 7: the first PUT to a bucket
     # otherwise waits seconds for volume growth. HOME/cwd keep stray *.toml files out.
@@ -238,3 +225,160 @@ def _wait_s3(server: S3Endpoint, proc: subprocess.Popen, log_path: Path, deadlin
     raise TimeoutError(
         f"SeaweedFS S3 at {server.endpoint} not up in time ({last!r}); log tail:\n{_tail(log_path)}"
     )
+
+
+# A restarted master resumes its raft state and waits out a whole election timeout (10 s
+# by default, 20 s measured on a 2-core box) before it leads; one node needs no election.
+_RESTART_FLAGS = ("-master.electionTimeout=1s",)
+
+
+class RestartableS3:
+    """A SeaweedFS S3 server that a test can take down and bring back, for real outages.
+
+    Why a separate object: an outage test needs the *same* endpoint to refuse connections
+    and then answer again with the data it had, so `start()` reuses the ports, data dir and
+    identities of the first start. `stop()` kills weed outright (a crash, not a drain), so
+    clients see connection refused at once.
+    """
+
+    def __init__(self, workdir: Path, access_key: str, secret_key: str) -> None:
+        self.workdir = workdir
+        self.identities = _write_identities(workdir, access_key, secret_key)
+        self.ports = distinct_ports(8)
+        self.server = S3Endpoint(f"http://127.0.0.1:{self.ports[6]}", access_key, secret_key)
+        self.starts = 0
+        self.last_up: float | None = None  # time.monotonic() when the last start() was done
+        self._proc: subprocess.Popen | None = None
+        self._log: IO[str] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self, timeout: float = 90) -> float:
+        """Start weed (again) and wait for signed S3 requests to succeed; returns seconds."""
+        if self.running:
+            raise RuntimeError("weed is already running")
+        started = time.monotonic()
+        log_path = self.workdir / f"weed-start{self.starts}.log"
+        self._proc, self._log = _start_weed(
+            self.workdir / "data", self.identities, self.ports, log_path, _RESTART_FLAGS
+        )
+        self.starts += 1
+        volumes = len(list((self.workdir / "data").glob("*.dat")))
+        try:
+            _wait_s3(self.server, self._proc, log_path, started + timeout)
+            self._wait_volumes(volumes, started + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.last_up = time.monotonic()
+        return self.last_up - started
+
+    def _wait_volumes(self, expected: int, deadline: float) -> None:
+        """Until the master knows every volume on disk: S3 answers before the volume server
+        has re-registered, and reads of old objects fail (500 InternalError) until then."""
+        url = f"http://127.0.0.1:{self.ports[0]}/dir/status"
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                centers = json.load(response)["Topology"].get("DataCenters") or []
+            racks = [rack for dc in centers for rack in dc.get("Racks") or []]
+            nodes = [node for rack in racks for node in rack.get("DataNodes") or []]
+            if sum(node["Volumes"] for node in nodes) >= expected:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"SeaweedFS master did not see {expected} volume(s) in time")
+
+    def stop(self) -> None:
+        """SIGKILL the whole weed process group; returns once it is gone."""
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait(timeout=10)
+        assert self._log is not None
+        _stop_weed(self._proc, self._log, self.ports)  # closes the log, removes weed's sockets
+        self._proc = self._log = None
+
+
+@contextmanager
+def restartable_seaweedfs_s3(
+    workdir: Path, access_key: str = "sovtrain", secret_key: str = "sovtrain-secret"
+) -> Iterator[RestartableS3]:
+    """Like `seaweedfs_s3`, but yields a `RestartableS3` (its `.server` is the endpoint)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    weed = RestartableS3(workdir, access_key, secret_key)
+    weed.start()
+    try:
+        yield weed
+    finally:
+        weed.stop()
+
+
+def _write_identities(workdir: Path, access_key: str, secret_key: str) -> Path:
+    """The S3 gateway's identities file: one identity that may do everything."""
+    identity = {
+        "name": access_key,
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }
+    path = workdir / "s3.json"
+    path.write_text(json.dumps({"identities": [identity]}))
+    return path
+
+
+class RestartableMlflow:
+    """A real `mlflow server` that a test can kill (SIGKILL, like a crash) and start again
+    on the same port with the same sqlite store and artifact root."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def _spawn(self) -> subprocess.Popen:
+        mlflow_bin = Path(sys.executable).with_name("mlflow")
+        with (self.workdir / f"server-{self.starts}.log").open("a") as log:
+            return subprocess.Popen(
+                [
+                    str(mlflow_bin), "server",
+                    "--backend-store-uri", f"sqlite:///{self.workdir / 'mlflow.db'}",
+                    "--artifacts-destination", str(self.workdir / "artifacts"),
+                    "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+                ],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+
+    def start(self, timeout: float = 120) -> None:
+        """Start and wait for /health; respawn while the old port is not free yet."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while True:
+            self.proc = self._spawn()
+            try:
+                wait_http(f"{self.url}/health", deadline - time.monotonic(), proc=self.proc)
+                return
+            except RuntimeError:  # exited early: most likely the port is still taken
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(1)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no graceful shutdown, as in a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@contextmanager
+def restartable_mlflow_server(workdir: Path) -> Iterator[RestartableMlflow]:
+    """A started `RestartableMlflow`, killed at the end whatever state it is in."""
+    server = RestartableMlflow(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -187,3 +187,23 @@ def test_file_source_glob_on_s3(s3_base: str) -> None:
     source = FilesSource(name="raw", domain="finance", card="c", uri=f"{s3_base}/raw/*.jsonl")
     texts = [r.text for r in read_source(source, seed=0)]
     assert texts == [f"part-{p} 港元存款 doc {i}" for p in (0, 1) for i in range(3)]
+
+
+def test_conditional_create_makes_one_writer_per_run_on_object_storage(
+    s3_base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run lease on S3: `If-None-Match: *` lets exactly one create succeed."""
+    from sovtrain.train.lease import LEASE, RunBusy, RunLease
+
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    uri = f"{s3_base}/exclusive/once.txt"
+    assert storage.create_exclusive(uri, b"first", purpose=PURPOSE)
+    assert not storage.create_exclusive(uri, b"second", purpose=PURPOSE)
+    assert storage.read_text(uri, purpose=PURPOSE) == "first"
+    run = f"{s3_base}/runs/leased"
+    first = RunLease(run, "a", ttl_s=60)
+    first.acquire()
+    with pytest.raises(RunBusy, match="being written by run 'a'"):
+        RunLease(run, "b", ttl_s=60).acquire()
+    first.release()
+    assert not storage.exists(f"{run}/{LEASE}", purpose=PURPOSE)

@@ -82,7 +82,7 @@ def test_killed_checkpoint_write_is_never_resumed(tiny_recipe, phase, expected):
         assert not (Path(root) / "step_00000002").exists()
 
 
-def test_corrupted_or_truncated_checkpoint_falls_back(tiny_recipe):
+def test_corrupted_or_truncated_checkpoint_falls_back(tiny_recipe, caplog):
     result = _run_child(tiny_recipe, "complete")
     assert "survived" in result.stdout, result.stderr[-3000:]
     root = Path(checkpoints_root(str(tiny_recipe.parent / "run")))
@@ -95,7 +95,9 @@ def test_corrupted_or_truncated_checkpoint_falls_back(tiny_recipe):
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
     victim.write_bytes(bytes(data))
-    assert store.newest_verified() == "step_00000001"
+    with caplog.at_level("WARNING", logger="sovtrain.train.checkpoint"):
+        assert store.newest_verified() == "step_00000001"
+    assert "failed verification (step_00000002); falling back to step_00000001" in caplog.text
     first = root / "step_00000001"
     state = first / "sovtrain_state.json"
     state.write_text(state.read_text()[:5])  # truncated

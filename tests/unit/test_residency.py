@@ -6,14 +6,11 @@ Each test builds its own small world in tmp_path: two local roots standing for t
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from sovtrain import storage
 from sovtrain.errors import PolicyRefused, StorageError
@@ -22,47 +19,9 @@ from sovtrain.governance.admission import admit, enforce
 from sovtrain.governance.cards import approve
 from sovtrain.governance.policy import load_site
 from sovtrain.recipe import load_recipe
-from tests.conftest import REPO, TINY_RECIPE, write_recipe
+from tests.conftest import REPO, private_recipe
 
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Cards dir (repo cards + policy for tmp roots), clusters in hk and cn-gba."""
-    hk, gba = tmp_path / "hk", tmp_path / "gba"
-    hk.mkdir()
-    gba.mkdir()
-    cards = tmp_path / "cards"
-    shutil.copytree(REPO / "data_cards", cards)
-    policy = yaml.safe_load((cards / "residency.yaml").read_text())
-    policy["storage"] += [
-        {"prefix": str(hk), "region": "hk"},
-        {"prefix": str(gba), "region": "cn-gba"},
-    ]
-    (cards / "residency.yaml").write_text(yaml.safe_dump(policy))
-    clusters = tmp_path / "clusters"
-    clusters.mkdir()
-    for name, region in (("site-hk", "hk"), ("site-gba", "cn-gba")):
-        profile = {"name": name, "region": region, "scheduler": "none"}
-        (clusters / f"{name}.yaml").write_text(yaml.safe_dump(profile))
-    monkeypatch.setenv("SOVTRAIN_CARDS_DIR", str(cards))
-    monkeypatch.setenv("SOVTRAIN_CLUSTERS_DIR", str(clusters))
-    monkeypatch.setenv("SOVTRAIN_CACHE", str(tmp_path / "cache"))
-    yield {"hk": hk, "gba": gba, "cards": cards, "tmp": tmp_path}
-    storage.clear_guards()
-
-
-def private_recipe(world, **run) -> Path:
-    """The tiny recipe reading hk-bank-comms files from the hk root, writing under hk."""
-    recipe = copy.deepcopy(TINY_RECIPE)
-    recipe["run"]["output_uri"] = str(world["hk"] / "runs" / "tiny")
-    recipe["run"].update(run)
-    recipe["data"]["sources"] = [{
-        "name": "bank", "kind": "files", "domain": "finance", "card": "hk-bank-comms",
-        "uri": str(world["hk"] / "raw" / "*.jsonl"),
-    }]  # fmt: skip
-    return write_recipe(world["tmp"] / "private.yaml", recipe)
 
 
 def test_storage_regions_resolve_the_real_target(world):

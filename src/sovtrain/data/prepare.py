@@ -30,7 +30,7 @@ from sovtrain.data.reference_text import REFERENCE_TEXT
 from sovtrain.data.sources import expand, read_source
 from sovtrain.data.spool import Spool
 from sovtrain.errors import DataError
-from sovtrain.recipe.schema import FilesSource, Recipe
+from sovtrain.recipe.schema import FilesSource, Recipe, SourceSection
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
@@ -100,6 +100,8 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     with tempfile.TemporaryDirectory(prefix="prepare-", dir=scratch_root) as scratch:
         spool = Spool(storage.join(scratch, "cleaned.jsonl"), recipe.data.heldout_fraction, lineage)
         cleaner, source_counts = _clean_into(spool, recipe, show_progress)
+        check_corpus(recipe, spool, source_counts)  # before anything is trained or written
+        _log_bad_rows(source_counts)
         log.info("training byte-level BPE (vocab %d) on %d cleaned documents",
                  recipe.tokenizer.vocab_size, spool.documents)  # fmt: skip
         bpe = tokenizer.train_bpe(
@@ -107,10 +109,11 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
             recipe.tokenizer.vocab_size,
             recipe.tokenizer.special_tokens,
         )
-        tok_digest = tokenizer.save_hf(bpe, tok_uri, recipe.tokenizer.special_tokens)
         report = _fertility(recipe, bpe, spool)
         writers = _pack(spool, bpe, recipe, shard_uri, lineage, show_progress)
-
+    shard_list = [s for key in sorted(writers) for s in writers[key].close()]
+    _check_splits(shard_list, recipe)
+    tok_digest = tokenizer.save_hf(bpe, tok_uri, recipe.tokenizer.special_tokens)
     manifest = {
         "prepare_key": key,
         "format": FORMAT_VERSION,
@@ -124,35 +127,104 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         "cleaning_digest": cleaning_digest(recipe.data.cleaning),
         "cleaning_report": cleaner.report.as_dict(),
         "fertility": report,
-        "shards": [s for key in sorted(writers) for s in writers[key].close()],
+        "shards": shard_list,
         "counts": merge_counts(writers),
     }
-    for split in shards.SPLITS:
-        if shards.summarize(manifest["shards"], split) == 0:
-            raise DataError(
-                f"the {split} split has no full {recipe.train.seq_len}-token sequence: "
-                "add documents to data.sources or raise data.heldout_fraction"
-            )
     digest = shards.write_manifest(shard_uri, manifest, lineage)
     return PreparedData(tok_uri, shard_uri, manifest, digest, False)
 
 
+def _check_splits(shard_list: list[dict[str, Any]], recipe: Recipe) -> None:
+    """Both splits need a full sequence; checked before the tokenizer and manifest are
+    written, so a too-small corpus leaves no tokenizer behind."""
+    for split in shards.SPLITS:
+        if shards.summarize(shard_list, split) == 0:
+            raise DataError(
+                f"the {split} split has no full {recipe.train.seq_len}-token sequence: "
+                "add documents to data.sources or raise data.heldout_fraction"
+            )
+
+
 def _clean_into(
     spool: Spool, recipe: Recipe, show_progress: bool
-) -> tuple[Cleaner, dict[str, dict[str, int]]]:
+) -> tuple[Cleaner, dict[str, dict[str, Any]]]:
     """Pass 1: read every source, clean, spool. Returns the cleaner (its report) and the
-    per-source row counts (rows read, rows dropped by the source's filters)."""
+    per-source counts: rows read, dropped by the source's filters (`filtered`, and per
+    filter `filtered_by`), bad rows skipped, dropped per cleaning stage (`cleaning`) and
+    the `documents` spooled."""
     cleaner = Cleaner(recipe.data.cleaning)
     workers = recipe.data.workers or min(os.cpu_count() or 1, 8)
-    counts: dict[str, dict[str, int]] = {}
+    counts: dict[str, dict[str, Any]] = {}
     with spool, _progress(show_progress) as progress:
         task = progress.add_task("reading and cleaning", total=None)
         for source in recipe.data.sources:
-            rows = read_source(source, recipe.run.seed, counts.setdefault(source.name, {}))
-            for record in cleaner.parallel(rows, workers):
+            mine = counts.setdefault(source.name, {})
+            before = _stage_drops(cleaner)
+            documents = 0
+            for record in cleaner.parallel(read_source(source, recipe.run.seed, mine), workers):
                 spool.add(record)
+                documents += 1
                 progress.advance(task)
+            after = _stage_drops(cleaner)
+            mine["cleaning"] = {k: after[k] - before[k] for k in after if after[k] > before[k]}
+            mine["documents"] = documents
     return cleaner, counts
+
+
+def _stage_drops(cleaner: Cleaner) -> dict[str, int]:
+    """Documents each cleaning stage has dropped so far."""
+    return {name: c.docs_in - c.docs_out for name, c in cleaner.report.stages.items()}
+
+
+def check_corpus(recipe: Recipe, spool: Spool, counts: dict[str, dict[str, Any]]) -> None:
+    """Refuse to train a tokenizer on nothing: every source must contribute documents and
+    both splits must get some. The message says what removed them, per source."""
+    empty = [s for s in recipe.data.sources if counts[s.name].get("documents", 0) == 0]
+    if empty and len(empty) == len(recipe.data.sources):
+        raise DataError(
+            "no documents to train on (no tokenizer or shards written): "
+            + "; ".join(_source_story(s, counts[s.name]) for s in empty)
+        )
+    if empty:
+        raise DataError(
+            f"{len(empty)} source(s) yielded no documents (no tokenizer or shards written): "
+            + "; ".join(_source_story(s, counts[s.name]) for s in empty)
+        )
+    for split in shards.SPLITS:
+        if not any(spool.chars[key] for key in spool.chars if key[0] == split):
+            raise DataError(
+                f"the {split} split got none of the {spool.documents:,} cleaned documents "
+                f"(data.heldout_fraction {recipe.data.heldout_fraction}): add documents to "
+                "data.sources or change data.heldout_fraction (no tokenizer or shards written)"
+            )
+
+
+def _source_story(source: SourceSection, counts: dict[str, Any]) -> str:
+    """`data.sources 'x' (files a/*.jsonl): 120 rows read, 120 removed by row filters
+    (desk in ['fx']: 120), 0 bad rows skipped, 0 removed by cleaning, 0 documents left`."""
+    origin = source.uri if isinstance(source, FilesSource) else source.kind
+    parts = [f"{counts.get('rows', 0):,} rows read"]
+    if isinstance(source, FilesSource):
+        drops = counts.get("filtered_by", [counts.get("filtered", 0)])
+        by_filter = ", ".join(
+            f"{f.field} {f.op} {f.value!r}: {n:,}"
+            for f, n in zip(source.filters, drops, strict=False)
+        )
+        parts.append(f"{counts.get('filtered', 0):,} removed by row filters"
+                     + (f" ({by_filter})" if by_filter else ""))  # fmt: skip
+        parts.append(f"{counts.get('bad_rows', 0):,} bad rows skipped")
+    cleaning = counts.get("cleaning", {})
+    detail = ", ".join(f"{stage}: {n:,}" for stage, n in cleaning.items())
+    parts.append(f"{sum(cleaning.values()):,} removed by data.cleaning"
+                 + (f" ({detail})" if detail else ""))  # fmt: skip
+    return f"data.sources {source.name!r} ({origin}): " + ", ".join(parts) + ", 0 documents left"
+
+
+def _log_bad_rows(counts: dict[str, dict[str, Any]]) -> None:
+    for name, mine in counts.items():
+        if mine.get("bad_rows"):
+            log.warning("source %s: skipped %d bad row(s) of %d (on_bad_rows: skip)", name,
+                        mine["bad_rows"], mine["rows"])  # fmt: skip
 
 
 def _pack(

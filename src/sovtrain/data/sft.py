@@ -20,7 +20,7 @@ from typing import Any
 from sovtrain import storage
 from sovtrain.data import shards
 from sovtrain.data.chat import CHANNELS, CHAT_TEMPLATE, RowPacker, encode_chat, validate_messages
-from sovtrain.data.sources import expand
+from sovtrain.data.sources import BadRow, expand, json_row
 from sovtrain.data.spool import is_heldout
 from sovtrain.errors import DataError
 from sovtrain.recipe.schema import ChatFilesSource, Recipe, SyntheticChatSource
@@ -61,8 +61,10 @@ def read_chat_source(
                     continue
                 if source.max_examples is not None and count >= source.max_examples:
                     return
-                row = json.loads(line)
+                row = json_row(line, uri, number)
                 where = f"{uri} line {number + 1}"
+                if isinstance(row, BadRow):  # bad bytes or JSON: named, never a traceback
+                    raise DataError(f"data.sources {source.name!r}: {where}: {row.problem}")
                 try:
                     messages = validate_messages(row.get(source.messages_field), where)
                 except ValueError as err:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 import posixpath
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sovtrain import storage
@@ -21,14 +23,19 @@ from sovtrain.data.clean import Record
 from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, SourceSection, SyntheticSource
 
+log = logging.getLogger(__name__)
+NEWLINE = b"\n"
+
 
 def read_source(
-    source: SourceSection, seed: int, counts: dict[str, int] | None = None
+    source: SourceSection, seed: int, counts: dict[str, Any] | None = None
 ) -> Iterator[Record]:
     """Every document of one source, in a deterministic order.
 
     `counts`, when given, receives `rows` read and `filtered` (dropped by the source's row
-    filters), so the prepare report can say what a filter removed before cleaning saw it.
+    filters), so the prepare report can say what was removed before cleaning saw it; with
+    several filters also `filtered_by` (per filter, each row charged to the first filter it
+    fails) and, once a row is skipped under `on_bad_rows: skip`, `bad_rows`.
     """
     counts = counts if counts is not None else {}
     counts.setdefault("rows", 0)
@@ -39,19 +46,58 @@ def read_source(
             counts["rows"] += 1
             yield Record(doc.doc_id, source.name, doc.domain, doc.text)
         return
+    yield from _read_files(source, counts)
+
+
+def _read_files(source: FilesSource, counts: dict[str, Any]) -> Iterator[Record]:
+    if len(source.filters) > 1:
+        counts.setdefault("filtered_by", [0] * len(source.filters))
     kept = 0
     for uri in expand(source.uri):
         for number, row in _read_rows(uri, source):
             if source.max_documents is not None and kept >= source.max_documents:
                 return
             counts["rows"] += 1
-            if not all(f.passes(row) for f in source.filters):
-                counts["filtered"] += 1
+            text: str | BadRow
+            if isinstance(row, BadRow):
+                text = row
+            elif _dropped(row, source, counts):
+                continue
+            else:
+                text = _text(row, source.text_field, uri, _location(source, number))
+            if isinstance(text, BadRow):
+                _bad_row(text, source, counts)
                 continue
             kept += 1
-            text = _field(row, source.text_field, uri, number)
             yield Record(f"{source.name}:{posixpath.basename(uri)}:{number}", source.name,
                          source.domain, text)  # fmt: skip
+
+
+def _location(source: FilesSource, number: int) -> str:
+    unit = {"jsonl": "line", "parquet": "row", "text": "block"}[source.format]
+    return f"{unit} {number + 1}"
+
+
+def _dropped(row: dict[str, Any], source: FilesSource, counts: dict[str, Any]) -> bool:
+    """Whether a row filter drops the row (counted against the first filter it fails)."""
+    for index, row_filter in enumerate(source.filters):
+        if not row_filter.passes(row):
+            counts["filtered"] += 1
+            if "filtered_by" in counts:
+                counts["filtered_by"][index] += 1
+            return True
+    return False
+
+
+def _bad_row(bad: BadRow, source: FilesSource, counts: dict[str, Any]) -> None:
+    """`on_bad_rows: error` stops, naming source, file, line and rule; `skip` counts it."""
+    where = f"data.sources {source.name!r}: {bad.uri} {bad.where}"
+    if source.on_bad_rows == "error":
+        raise DataError(f"{where}: {bad.problem} (on_bad_rows: skip would skip such rows)")
+    if not counts.get("bad_rows"):
+        log.warning("%s: %s; skipping it and any other bad rows (on_bad_rows: skip)", where,
+                    bad.problem)  # fmt: skip
+    counts["bad_rows"] = counts.get("bad_rows", 0) + 1
 
 
 def expand(pattern: str) -> list[str]:
@@ -66,49 +112,103 @@ def expand(pattern: str) -> list[str]:
     return matches
 
 
-def _read_rows(uri: str, source: FilesSource) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number, row) pairs; plain text yields {text_field: block}."""
+@dataclass(frozen=True)
+class BadRow:
+    """A row that cannot become a document: where it is and which rule it breaks."""
+
+    uri: str
+    where: str  # "line 7" (jsonl; text: where the block starts), "row 3" (parquet)
+    problem: str
+
+
+def _read_rows(uri: str, source: FilesSource) -> Iterator[tuple[int, dict[str, Any] | BadRow]]:
+    """(row number, row or BadRow) pairs; plain text yields {text_field: block}."""
     lineage = (source.card,)
     if source.format == "jsonl":
         with storage.open_uri(uri, "rb", purpose="raw-data", lineage=lineage) as handle:
             for number, line in enumerate(handle):
                 if line.strip():
-                    yield number, _json_row(line, uri, number)
+                    yield number, json_row(line, uri, number)
     elif source.format == "parquet":
-        import pyarrow.parquet as pq
-
-        columns = list(dict.fromkeys([source.text_field, *(f.field for f in source.filters)]))
-        with storage.open_uri(uri, "rb", purpose="raw-data", lineage=lineage) as handle:
-            parquet = pq.ParquetFile(handle)
-            missing = [c for c in columns if c not in parquet.schema_arrow.names]
-            if missing:
-                raise DataError(f"{uri}: no column {missing[0]!r} (text_field or filters)")
-            number = 0
-            for batch in parquet.iter_batches(columns=columns):
-                for row in batch.to_pylist():
-                    yield number, row
-                    number += 1
+        yield from _parquet_rows(uri, source, lineage)
     else:
-        text = storage.read_text(uri, purpose="raw-data", lineage=lineage)
-        for number, block in enumerate(b for b in text.split("\n\n") if b.strip()):
-            yield number, {source.text_field: block}
+        data = storage.read_bytes(uri, purpose="raw-data", lineage=lineage)
+        yield from _text_blocks(data, uri, source.text_field)
 
 
-def _json_row(line: bytes, uri: str, number: int) -> dict[str, Any]:
+def _parquet_rows(
+    uri: str, source: FilesSource, lineage: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow.parquet as pq
+
+    columns = list(dict.fromkeys([source.text_field, *(f.field for f in source.filters)]))
+    with storage.open_uri(uri, "rb", purpose="raw-data", lineage=lineage) as handle:
+        parquet = pq.ParquetFile(handle)
+        missing = [c for c in columns if c not in parquet.schema_arrow.names]
+        if missing:
+            raise DataError(f"{uri}: no column {missing[0]!r} (text_field or filters)")
+        number = 0
+        for batch in parquet.iter_batches(columns=columns):
+            for row in batch.to_pylist():
+                yield number, row
+                number += 1
+
+
+def _text_blocks(
+    data: bytes, uri: str, text_field: str
+) -> Iterator[tuple[int, dict[str, Any] | BadRow]]:
+    """Blank-line-separated blocks, decoded one by one (a newline byte never occurs inside a
+    UTF-8 sequence), so a bad byte names its line and spoils only its own block."""
+    parts = data.split(b"\n\n")
+    number, line = 0, 1
+    for index, raw in enumerate(parts):
+        try:
+            block = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            at = f"line {line + raw.count(NEWLINE, 0, err.start)}"
+            yield number, BadRow(uri, at, _utf8_problem(err, raw, index == len(parts) - 1))
+            number += 1
+        else:
+            if block.strip():
+                yield number, {text_field: block}
+                number += 1
+        line += raw.count(b"\n") + 2
+
+
+def json_row(line: bytes, uri: str, number: int) -> dict[str, Any] | BadRow:
+    where = f"line {number + 1}"
     try:
-        row = json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return BadRow(uri, where, _utf8_problem(err, line, not line.endswith(b"\n")))
+    try:
+        row = json.loads(text)
     except json.JSONDecodeError as err:
-        raise DataError(f"{uri} line {number + 1}: not JSON ({err.msg})") from None
+        return BadRow(uri, where, f"not JSON ({err.msg})")
     if not isinstance(row, dict):
-        raise DataError(f"{uri} line {number + 1}: expected a JSON object")
+        return BadRow(uri, where, "expected a JSON object")
     return row
 
 
-def _field(row: dict[str, Any], name: str, uri: str, number: int) -> str:
+def _utf8_problem(err: UnicodeDecodeError, raw: bytes, last: bool) -> str:
+    """The rule broken, with a hint for the common case: a file cut mid-character."""
+    hint = ""
+    if last and err.reason == "unexpected end of data":
+        hint = "; the file ends inside a multi-byte character: truncated?"
+    byte = f"byte 0x{raw[err.start]:02x} at column {err.start + 1}"
+    return f"not valid UTF-8 ({byte}: {err.reason}{hint})"
+
+
+def _text(row: dict[str, Any], name: str, uri: str, where: str) -> str | BadRow:
     if name not in row:
-        raise DataError(f"{uri} row {number + 1}: no field {name!r} (data.sources text_field)")
+        return BadRow(uri, where, f"no field {name!r} (data.sources text_field)")
     value = row[name]
-    return "" if value is None else str(value)
+    text = "" if value is None else str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # JSON `\ud800` escapes decode to lone surrogates
+        return BadRow(uri, where, f"field {name!r} holds an unpaired UTF-16 surrogate (\\u escape)")
+    return text
 
 
 def as_dataset(source: SourceSection, seed: int):

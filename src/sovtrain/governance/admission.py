@@ -199,12 +199,31 @@ class ResidencyGuard:
             self.admission.site, self.admission.cards, access.uri, access.action,
             access.purpose, lineage, self.today,
         )  # fmt: skip
+        if all(d.allowed for d in decisions):
+            decisions = self._moved(access, lineage) or decisions
         for decision in decisions:
             if self.audit is not None:
                 self.audit.append(decision.as_record())
         refused = [d for d in decisions if not d.allowed]
         if refused:
             raise PolicyRefused(refused[0].refusal())
+
+    def _moved(self, access: storage.Access, lineage: tuple[str, ...]) -> list[Decision]:
+        """Refusals when the run directory is no longer where it was admitted (its audit
+        log, pinned at admission, has moved): the job stops rather than act unaudited."""
+        moved = self.audit.moved_to() if self.audit is not None else None
+        if moved is None:
+            return []
+        site, cards = self.admission.site, self.admission.cards
+        reason = f"the run directory moved after admission (its audit log is now at {moved})"
+        at = functools.partial(
+            Decision, uri=access.uri, storage_region=site.storage_region(access.uri),
+            compute_region=site.compute_region, action=access.action, purpose=access.purpose,
+            rule="audit-pinned", allowed=False, reason=reason,
+        )  # fmt: skip
+        refs = [(cards[c].card.ref, cards[c].digest) if c in cards else (c, "") for c in
+                lineage or self.admission.lineage]  # fmt: skip
+        return [at(dataset=ref, digest=digest) for ref, digest in refs]
 
 
 _INSTALLED: ResidencyGuard | None = None
@@ -231,23 +250,41 @@ def enforce(
     local refusals log (`<cache>/audit/refusals.jsonl`) when not, so a refused job writes
     nothing in any run directory. `install=False` only checks (and audits a refusal).
     """
+    admission = check(recipe, cluster, job)
+    return install_guard(admission, recipe, job, rank) if install else admission
+
+
+def refusals_log() -> Path:
     from sovtrain.data.shards import cache_root
 
-    today = dt.date.today()
-    admission = admit(recipe, cluster, today)
-    path = (
-        audit_path(recipe, rank) if admission.allowed else cache_root() / "audit" / "refusals.jsonl"
-    )
-    audit = AuditLog(path, job=job)
+    return cache_root() / "audit" / "refusals.jsonl"
+
+
+def check(recipe: Recipe, cluster: str, job: str) -> Admission:
+    """Admission without writing anything but a refusal's record (in the refusals log):
+    a job that must take a lock first (the run lease) does it between this and
+    `install_guard`, before its first record lands in the run directory."""
+    admission = admit(recipe, cluster, dt.date.today())
+    if not admission.allowed:
+        audit = AuditLog(refusals_log(), job=job)
+        for decision in admission.decisions:
+            audit.append(decision.as_record())
+        audit.close()
+        admission.raise_if_refused()
+    return admission
+
+
+def install_guard(admission: Admission, recipe: Recipe, job: str, rank: int = 0) -> Admission:
+    """Audit the admission into the run's log and guard every storage call of this process."""
+    audit = AuditLog(audit_path(recipe, rank), job=job, fallback=refusals_log())
     for decision in admission.decisions:
         audit.append(decision.as_record())
-    admission.raise_if_refused()
     admission.audit = audit
     storage.set_endpoints(admission.site.endpoints())
     global _INSTALLED
     if _INSTALLED is not None:  # one admitted job per process: the new one replaces it
         storage.remove_guard(_INSTALLED)
-    _INSTALLED = ResidencyGuard(admission, audit, today)
+    _INSTALLED = ResidencyGuard(admission, audit, dt.date.today())
     storage.add_guard(_INSTALLED)
     log.info(
         "residency: admitted on %s (region %s) for %s; outputs may go to %s",

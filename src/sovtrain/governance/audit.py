@@ -6,8 +6,9 @@ deleting or reordering one breaks the `seq`/`prev` chain of the next. Dropping r
 the end leaves a valid shorter chain, so the head (count and last hash) is also published
 (the MLflow run's `audit.head` tag) and `verify(..., expect_head=...)` compares against it.
 
-The log is written with plain file appends, not through `sovtrain.storage`: it records the
-storage layer's decisions, and its own location was admitted with the run's output directory.
+The log is written with plain appends on a pinned descriptor, not through `sovtrain.storage`:
+it records the storage layer's decisions, and its own location was admitted with the run's
+output directory.
 """
 
 from __future__ import annotations
@@ -22,7 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sovtrain.errors import PolicyRefused, SovtrainError
+from sovtrain.storage import canonical_uri
+from sovtrain.storage.pinned import open_append_nofollow
+
 GENESIS = "0" * 64
+
+
+class AuditError(SovtrainError):
+    """The audit log cannot be written: nothing may happen without its record."""
 
 
 def _hash(record: dict[str, Any]) -> str:
@@ -37,20 +46,32 @@ def principal() -> str:
 
 
 class AuditLog:
-    """Appends decision records to one file, continuing the chain already in it."""
+    """Appends decision records to one file, continuing the chain already in it.
 
-    def __init__(self, path: Path, job: str) -> None:
-        self.path = path
+    The file is opened once, without following symlinks, and records are written through that
+    descriptor: a run directory swapped for a link after admission cannot redirect them. If
+    the file is no longer where it was admitted (moved, replaced, or its directory swapped),
+    records go to `fallback` (the site's refusals log) and any further allowed access is
+    refused: a job whose audit trail moved does not keep working unaudited.
+    """
+
+    def __init__(self, path: Path, job: str, fallback: Path | None = None) -> None:
+        self.path = Path(canonical_uri(str(path)))
         self.job = job
+        self.fallback = fallback
         self._lock = threading.Lock()  # the MLflow and prefetch threads may touch storage
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._seq, self._prev = _tail(path)
+        self._fd = open_append_nofollow(self.path)
+        self._seq, self._prev = _tail(self.path)
+        self._diverted: AuditLog | None = None
 
     @property
     def head(self) -> str:
         return f"{self._seq}:{self._prev}"
 
     def append(self, decision: dict[str, Any]) -> dict[str, Any]:
+        moved = self.moved_to()
+        if moved is not None:
+            return self._divert(decision, moved)
         with self._lock:
             record = {
                 "seq": self._seq,
@@ -61,13 +82,57 @@ class AuditLog:
                 "prev": self._prev,
             }
             record["hash"] = _hash(record)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+            try:
+                os.write(self._fd, line.encode("utf-8"))
+                os.fsync(self._fd)
+            except OSError as err:  # e.g. a full disk: no action goes unaudited
+                raise AuditError(
+                    f"audit log {self.path}: cannot append ({err.strerror}); the job stops "
+                    "rather than act without a record"
+                ) from None
             self._seq += 1
             self._prev = record["hash"]
             return record
+
+    def moved_to(self) -> str | None:
+        """Where the file is now, if that is no longer the admitted path (None: unmoved)."""
+        now = os.readlink(f"/proc/self/fd/{self._fd}")
+        try:
+            same = os.stat(self.path, follow_symlinks=False)
+        except OSError:
+            return now
+        mine = os.fstat(self._fd)
+        unmoved = (same.st_dev, same.st_ino) == (mine.st_dev, mine.st_ino) and now == str(self.path)
+        return None if unmoved else now
+
+    def _divert(self, decision: dict[str, Any], moved: str) -> dict[str, Any]:
+        """Record in the fallback log; refuse anything but the record of a refusal."""
+        if self.fallback is None:
+            raise PolicyRefused(_moved_message(self.path, moved))
+        if self._diverted is None:
+            self._diverted = AuditLog(self.fallback, self.job)
+            self._diverted.append(
+                {"action": "audit", "uri": str(self.path), "result": "deny",
+                 "rule": "audit-pinned", "reason": _moved_message(self.path, moved)}
+            )  # fmt: skip
+        record = self._diverted.append(decision)
+        if decision.get("result") != "deny":
+            raise PolicyRefused(_moved_message(self.path, moved))
+        return record
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _moved_message(path: Path, moved: str) -> str:
+    return (
+        f"residency: the audit log {path} is no longer where it was admitted (now {moved}); "
+        "its run directory was moved or replaced after admission, so the job stops "
+        "(rule audit-pinned; records continue in the site's refusals log)"
+    )
 
 
 def _tail(path: Path) -> tuple[int, str]:

@@ -14,6 +14,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -77,8 +78,8 @@ class Site:
         Loopback services (a tracking server on 127.0.0.1) run on the compute node itself.
         """
         canonical = storage.canonical_uri(uri)
-        scheme, _, rest = canonical.partition("://")
-        if scheme in ("http", "https") and _host(rest) in _LOOPBACK:
+        scheme = canonical.partition("://")[0]
+        if scheme in ("http", "https") and _host(canonical) in _LOOPBACK:
             return self.cluster.region
         best: tuple[int, str] | None = None
         for prefix, region in self._prefixes:
@@ -106,16 +107,15 @@ class Site:
         return out
 
 
-_LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
+# Exactly these names: 127.0.0.2 is loopback too, but an address a user types to dodge a
+# prefix rule is treated like any other unmapped host (default deny).
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def _host(authority_and_path: str) -> str:
-    authority = authority_and_path.split("/", 1)[0].rsplit("@", 1)[-1]
-    return (
-        authority.rsplit(":", 1)[0]
-        if not authority.startswith("[")
-        else authority.split("]")[0] + "]"
-    )
+def _host(canonical: str) -> str:
+    """The host an HTTP client will contact, as `urllib.parse` reads it (not a split on `/`:
+    `http://127.0.0.2:5702?@127.0.0.1` contacts 127.0.0.2)."""
+    return (urlsplit(canonical).hostname or "").lower()
 
 
 def _under(uri: str, prefix: str) -> bool:

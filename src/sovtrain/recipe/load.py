@@ -18,8 +18,9 @@ import yaml
 from pydantic import ValidationError
 
 from sovtrain.errors import RecipeError
+from sovtrain.recipe.base import control_character
 from sovtrain.recipe.schema import Recipe
-from sovtrain.yamlio import read_mapping
+from sovtrain.yamlio import MAX_DEPTH, YamlLimitError, load_bounded, read_mapping
 
 # Fields that exclude each other: a layer (child recipe or --set) that sets one drops the
 # other inherited from below, so `--set train.max_steps=40` works on a max_tokens recipe.
@@ -29,6 +30,8 @@ _EXCLUSIVE = [
 ]
 _REF_RE = re.compile(r"\$\{([a-z_]+(?:\.[a-z_]+)+)\}")
 _MAX_EXTENDS_DEPTH = 8
+_MAX_RESOLVED_CHARS = 65_536  # one string after `${...}` substitution
+_MAX_SUBSTITUTED_CHARS = 1 << 20  # all substitutions of one recipe together
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> LoadedR
     try:
         recipe = Recipe.model_validate(raw)
     except ValidationError as err:
-        raise RecipeError(format_validation_error(err, path)) from None
+        raise RecipeError(_recipe_problems(err, path)) from None
     return LoadedRecipe(recipe=recipe, path=path, digest=recipe_digest(recipe))
 
 
@@ -71,7 +74,7 @@ def format_validation_error(err: ValidationError, path: Path, what: str = "recip
     lines = [f"{path}: invalid {what} ({err.error_count()} problem(s))"]
     for problem in err.errors():
         where = ".".join(str(p) for p in problem["loc"]) or "<root>"
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown field (check the spelling against the schema)"
         got = problem.get("input")
@@ -81,6 +84,13 @@ def format_validation_error(err: ValidationError, path: Path, what: str = "recip
         got_text = f" (got {got!r})" if shown else ""
         lines.append(f"  {path}: {where}: {message}{got_text}")
     return "\n".join(lines)
+
+
+def _recipe_problems(err: ValidationError, path: Path) -> str:
+    """One problem: one line, `file: dotted.field: rule (got ...)`; several: a list."""
+    if err.error_count() != 1:
+        return format_validation_error(err, path)
+    return format_validation_error(err, path).splitlines()[1].strip()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -128,7 +138,9 @@ def _apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
     key, sep, text = override.partition("=")
     if not sep or not key or any(not part for part in key.split(".")):
         raise RecipeError(f"{path}: override {override!r}: expected dotted.key=value")
-    value = _parse_scalar(text)
+    if key.count(".") >= MAX_DEPTH:
+        raise RecipeError(f"{path}: override {key[:80]!r}...: deeper than {MAX_DEPTH} levels")
+    value = _parse_scalar(text, key, path)
     parts = key.split(".")
     layer: dict[str, Any] = {}
     cursor = layer
@@ -160,10 +172,13 @@ def _list_item(items: list[Any], part: str, override: str, path: Path) -> Any:
     return items[int(part)]
 
 
-def _parse_scalar(text: str) -> Any:
-    """YAML typing for override values, plus floats YAML 1.1 leaves as strings (`1e30`)."""
+def _parse_scalar(text: str, key: str, path: Path) -> Any:
+    """YAML typing for override values, plus floats YAML 1.1 leaves as strings (`1e30`).
+    Parsed within the same bounds as recipe files: an override is user input too."""
     try:
-        value = yaml.safe_load(text) if text else ""
+        value = load_bounded(text) if text else ""
+    except YamlLimitError as err:
+        raise RecipeError(f"{path}: override {key}: refused to load the value: {err}") from None
     except yaml.YAMLError:
         return text
     if isinstance(value, str):
@@ -189,27 +204,67 @@ def _resolve_references(raw: dict[str, Any], path: Path) -> dict[str, Any]:
         "run": {"output_uri": "runs/${run.name}"},
         "data": {"prepared_uri": "${run.output_uri}/data"},
     }
-    merged = deep_merge(defaults, raw)
+    resolver = _Resolver(deep_merge(defaults, raw), path)
+    return resolver.walk(resolver.merged)
 
-    def substitute(text: str, seen: tuple[str, ...]) -> str:
-        def one(match: re.Match[str]) -> str:
-            ref = match.group(1)
-            if ref in seen:
-                raise RecipeError(f"{path}: circular reference ${{{ref}}}")
-            value = _lookup(merged, ref)
-            if value is None or isinstance(value, dict | list):
-                raise RecipeError(f"{path}: ${{{ref}}} does not name a scalar field")
-            return substitute(str(value), (*seen, ref))
 
-        return _REF_RE.sub(one, text)
+class _Resolver:
+    """`${...}` substitution with bounded output.
 
-    def walk(node: Any) -> Any:
+    Each reference is resolved once (memoized), no string may grow past
+    `_MAX_RESOLVED_CHARS` and all substitutions together may not produce more than
+    `_MAX_SUBSTITUTED_CHARS`: otherwise fields that reference each other twice over
+    (`b: "${x.a}${x.a}"`, `c: "${x.b}${x.b}"`, ...) double the text at every level.
+    A referenced value with a control character is refused here, naming the field where it
+    was written, rather than blamed on every field it would be copied into.
+    """
+
+    def __init__(self, merged: dict[str, Any], path: Path) -> None:
+        self.merged = merged
+        self.path = path
+        self.cache: dict[str, str] = {}
+        self.produced = 0
+
+    def walk(self, node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: walk(v) for k, v in node.items()}
+            return {k: self.walk(v) for k, v in node.items()}
         if isinstance(node, list):
-            return [walk(v) for v in node]
+            return [self.walk(v) for v in node]
         if isinstance(node, str):
-            return substitute(node, ())
+            return self.substitute(node, ())
         return node
 
-    return walk(merged)
+    def substitute(self, text: str, seen: tuple[str, ...]) -> str:
+        if "${" not in text:
+            return text
+        parts, size, end = [], 0, 0
+        for match in _REF_RE.finditer(text):
+            value = self.reference(match.group(1), seen)
+            parts += [text[end : match.start()], value]
+            size += match.start() - end + len(value)
+            end = match.end()
+            self._charge(size, match.group(1))
+        parts.append(text[end:])
+        return "".join(parts)
+
+    def reference(self, ref: str, seen: tuple[str, ...]) -> str:
+        if ref in seen:
+            raise RecipeError(f"{self.path}: circular reference ${{{ref}}}")
+        if ref not in self.cache:
+            value = _lookup(self.merged, ref)
+            if value is None or isinstance(value, dict | list):
+                raise RecipeError(f"{self.path}: ${{{ref}}} does not name a scalar field")
+            problem = control_character(str(value))
+            if problem is not None:
+                raise RecipeError(f"{self.path}: {ref}: {problem} (got {value!r})")
+            self.cache[ref] = self.substitute(str(value), (*seen, ref))
+        return self.cache[ref]
+
+    def _charge(self, size: int, ref: str) -> None:
+        self.produced += len(self.cache[ref])
+        if size > _MAX_RESOLVED_CHARS or self.produced > _MAX_SUBSTITUTED_CHARS:
+            raise RecipeError(
+                f"{self.path}: ${{{ref}}}: references expand past {_MAX_RESOLVED_CHARS:,} "
+                f"characters in one string or {_MAX_SUBSTITUTED_CHARS:,} in all "
+                "(fields referencing each other repeatedly?)"
+            )

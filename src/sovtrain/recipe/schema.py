@@ -12,17 +12,55 @@ silently ignored and costing a cluster run.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from sovtrain.recipe.base import BatchSplitError, Section, printable_uri, require_finite
+from sovtrain.recipe.sources import (
+    CHAT_KINDS,
+    ChatFilesSource,
+    Domain,
+    FilesSource,
+    FilterOp,
+    RowFilter,
+    SourceSection,
+    SyntheticChatSource,
+    SyntheticSource,
+)
+
+# The source models live in sources.py; this module stays the one place to import from.
+__all__ = [
+    "CHAT_KINDS",
+    "ChatFilesSource",
+    "CheckpointSection",
+    "CleaningSection",
+    "DataSection",
+    "DeepSpeedSection",
+    "Domain",
+    "FilesSource",
+    "FilterOp",
+    "FinetuneSection",
+    "LangLabel",
+    "LoraSection",
+    "ModelSection",
+    "NearDupSection",
+    "OffloadSection",
+    "OptimizerSection",
+    "PiiSection",
+    "PiiType",
+    "Recipe",
+    "RowFilter",
+    "RunSection",
+    "SourceSection",
+    "SyntheticChatSource",
+    "SyntheticSource",
+    "TokenizerSection",
+    "TrackingSection",
+    "TrainSection",
+]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class Section(BaseModel):
-    """Base for every recipe section: strict keys, validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class RunSection(Section):
@@ -41,6 +79,8 @@ class RunSection(Section):
             raise ValueError("must match [A-Za-z0-9][A-Za-z0-9._-]{0,63}")
         return value
 
+    _printable = field_validator("output_uri")(lambda cls, v: printable_uri(v))
+
 
 class ModelSection(Section):
     arch: str = Field(description="A transformers model_type, e.g. 'llama' or 'qwen2'.")
@@ -49,6 +89,9 @@ class ModelSection(Section):
     )
     init_from: str | None = Field(None, description="Checkpoint or HF directory to start from.")
     attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
+
+    _printable = field_validator("init_from")(lambda cls, v: printable_uri(v))
+    _finite = field_validator("config")(lambda cls, v: require_finite(v))
 
     @field_validator("arch")
     @classmethod
@@ -79,129 +122,6 @@ class TokenizerSection(Section):
     special_tokens: list[str] = Field(
         default_factory=lambda: ["<|endoftext|>", "<|pad|>", "<|im_start|>", "<|im_end|>"]
     )
-
-
-Domain = Literal["finance", "logistics"]
-
-
-class SyntheticSource(Section):
-    """A generated bilingual corpus (sovtrain.data.synth), deterministic from run.seed."""
-
-    kind: Literal["synthetic"] = "synthetic"
-    name: str = Field("synthetic", description="Unique within the recipe; names lineage.")
-    domain: Domain = "finance"
-    corpus: Literal["finance", "logistics", "hk-bank-comms"] | None = Field(
-        None, description="Generator corpus (sovtrain.data.synth.CORPORA); None: the domain's."
-    )
-    card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
-    documents: int = Field(20_000, ge=10)
-    languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
-        default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
-    )
-
-
-FilterOp = Literal["==", "!=", "in", "not_in", ">=", "<=", "matches"]
-
-
-class RowFilter(Section):
-    """Keep a row only when `row[field] <op> value` holds (e.g. drop one desk's records)."""
-
-    field: str
-    op: FilterOp = "=="
-    value: Any
-
-    @model_validator(mode="after")
-    def _value_fits_op(self) -> RowFilter:
-        if self.op in ("in", "not_in") and not isinstance(self.value, list):
-            raise ValueError(f"op {self.op!r} needs a list value")
-        if self.op in (">=", "<=") and not isinstance(self.value, int | float):
-            raise ValueError(f"op {self.op!r} needs a number")
-        if self.op == "matches":
-            try:
-                re.compile(str(self.value))
-            except re.error as err:
-                raise ValueError(f"bad regular expression {self.value!r}: {err}") from None
-        return self
-
-    def passes(self, row: dict[str, Any]) -> bool:
-        if self.field not in row or row[self.field] is None:
-            return False
-        got = row[self.field]
-        if self.op == "==":
-            return bool(got == self.value)
-        if self.op == "!=":
-            return bool(got != self.value)
-        if self.op == "in":
-            return got in self.value
-        if self.op == "not_in":
-            return got not in self.value
-        if self.op == "matches":
-            return re.search(str(self.value), str(got)) is not None
-        try:
-            number = float(got)
-        except (TypeError, ValueError):
-            return False
-        return number >= self.value if self.op == ">=" else number <= self.value
-
-
-class FilesSource(Section):
-    """Documents in files on local disk or any storage URI (read through sovtrain.storage)."""
-
-    kind: Literal["files"] = "files"
-    name: str = Field(description="Unique within the recipe; names lineage.")
-    domain: Domain
-    card: str = Field(description="Data card id of the source.")
-    uri: str = Field(description="A file, or a glob in the last path part: s3://b/raw/*.jsonl")
-    format: Literal["jsonl", "parquet", "text"] = "jsonl"
-    text_field: str = Field("text", description="Field holding the text (jsonl, parquet).")
-    filters: list[RowFilter] = Field(
-        default_factory=list,
-        description="Row filters (jsonl, parquet), all must pass: [{field: lang, op: in, "
-        "value: [en, zh]}]. A row without the field fails the filter.",
-    )
-    max_documents: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _filters_need_fields(self) -> FilesSource:
-        if self.filters and self.format == "text":
-            raise ValueError("filters need fields: use format jsonl or parquet")
-        return self
-
-
-class SyntheticChatSource(Section):
-    """Generated bilingual instruction examples (explain / classify / extract / translate)
-    for fine-tuning, deterministic from run.seed (sovtrain.data.synth.instruct)."""
-
-    kind: Literal["synthetic-chat"] = "synthetic-chat"
-    name: str = Field("synthetic-chat", description="Unique within the recipe; names lineage.")
-    domain: Domain = "finance"
-    card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
-    examples: int = Field(2000, ge=10)
-    tasks: list[Literal["explain", "classify", "extract", "translate"]] = Field(
-        default_factory=lambda: ["explain", "classify", "extract", "translate"]
-    )
-    languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
-        default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
-    )
-
-
-class ChatFilesSource(Section):
-    """Chat examples in JSON lines: {"messages": [{"role": ..., "content": ...}, ...]}."""
-
-    kind: Literal["chat-files"] = "chat-files"
-    name: str
-    domain: Domain
-    card: str
-    uri: str = Field(description="A file, or a glob in the last path part.")
-    messages_field: str = "messages"
-    max_examples: int | None = Field(None, ge=1)
-
-
-SourceSection = Annotated[
-    SyntheticSource | FilesSource | SyntheticChatSource | ChatFilesSource,
-    Field(discriminator="kind"),
-]
-CHAT_KINDS = ("synthetic-chat", "chat-files")
 
 
 PiiType = Literal["email", "hkid", "prc_id", "card", "bank_account", "phone"]
@@ -258,6 +178,8 @@ class DataSection(Section):
     workers: int = Field(0, ge=0, description="Cleaning processes; 0: one per core (max 8).")
     shard_sequences: int = Field(4096, ge=16, description="Sequences per packed shard file.")
 
+    _printable = field_validator("prepared_uri")(lambda cls, v: printable_uri(v))
+
     @field_validator("mixture")
     @classmethod
     def _mixture_keys(cls, mixture: dict[str, float] | None) -> dict[str, float] | None:
@@ -276,12 +198,33 @@ class DataSection(Section):
 
 
 class OptimizerSection(Section):
-    lr: float = Field(3e-4, gt=0)
+    lr: float = Field(
+        3e-4,
+        description="Peak AdamW learning rate, 0 < lr <= 1.",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": 1},
+    )
     min_lr_ratio: float = Field(0.1, ge=0, le=1)
     weight_decay: float = Field(0.1, ge=0)
     betas: tuple[float, float] = (0.9, 0.95)
     eps: float = Field(1e-8, gt=0)
     warmup_steps: int = Field(100, ge=0)
+
+    @field_validator("lr")
+    @classmethod
+    def _sane_lr(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError(
+                "must be in (0, 1]: AdamW diverges at once above 1 (typical: 1e-5 to 1e-2), "
+                "and past 3.4e38 the value overflows float32"
+            )
+        return value
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_below_one(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 <= beta < 1 for beta in value):
+            raise ValueError("AdamW betas must be in [0, 1) (e.g. [0.9, 0.95])")
+        return value
 
 
 class TrainSection(Section):
@@ -306,7 +249,18 @@ class TrainSection(Section):
             raise ValueError("set exactly one of max_steps or max_tokens")
         if self.global_batch_tokens is not None and self.global_batch_tokens % self.seq_len:
             raise ValueError("global_batch_tokens must be a multiple of seq_len")
+        if self.sequences_per_step % self.micro_batch:
+            raise ValueError(
+                f"the global batch ({self._batch_field()}) must be a positive multiple of "
+                f"micro_batch ({self.micro_batch}): each optimizer step runs whole micro "
+                "batches on every rank"
+            )
         return self
+
+    def _batch_field(self) -> str:
+        if self.global_batch_sequences is not None:
+            return f"global_batch_sequences {self.global_batch_sequences}"
+        return f"global_batch_tokens {self.global_batch_tokens} = {self.sequences_per_step} seqs"
 
     @property
     def sequences_per_step(self) -> int:
@@ -330,9 +284,10 @@ class TrainSection(Section):
         """Micro steps per optimizer step so that the global batch holds at any world size."""
         per_micro = self.micro_batch * world_size
         if self.sequences_per_step % per_micro:
-            raise ValueError(
-                f"global batch of {self.sequences_per_step} sequences is not divisible by "
-                f"micro_batch ({self.micro_batch}) x world size ({world_size})"
+            raise BatchSplitError(
+                f"train: global batch of {self.sequences_per_step} sequences is not divisible "
+                f"by micro_batch ({self.micro_batch}) x world size ({world_size}) = {per_micro}: "
+                "change the global batch, micro_batch or the number of ranks"
             )
         return self.sequences_per_step // per_micro
 
@@ -350,6 +305,8 @@ class DeepSpeedSection(Section):
         default_factory=dict, description="Raw DeepSpeed config keys merged last."
     )
 
+    _finite = field_validator("overrides")(lambda cls, v: require_finite(v))
+
 
 class CheckpointSection(Section):
     interval_steps: int = Field(1000, ge=1)
@@ -360,6 +317,8 @@ class CheckpointSection(Section):
 class TrackingSection(Section):
     enabled: bool = True
     uri: str | None = Field(None, description="MLflow tracking URI; default: sqlite in the run.")
+
+    _printable = field_validator("uri")(lambda cls, v: printable_uri(v))
     experiment: str = "sovtrain"
     queue_size: int = Field(10_000, ge=16)
 

@@ -160,7 +160,7 @@ def _check_nodes(spec: JobSpec, profile: ClusterProfile, loaded: LoadedRecipe) -
     try:
         loaded.recipe.train.grad_accumulation(world)
     except ValueError as err:
-        raise RenderError(f"{spec.recipe}: train: {err} ({spec.nodes} node(s))") from None
+        raise RenderError(f"{spec.recipe}: {err} ({spec.nodes} node(s))") from None
 
 
 def _check_dependency(value: str | None) -> str | None:

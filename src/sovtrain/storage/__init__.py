@@ -9,16 +9,13 @@ a guard refuses by raising `PolicyRefused`.
 from sovtrain.storage.core import (
     Access,
     add_guard,
-    canonical_uri,
     clear_guards,
     exists,
     fingerprint,
     get_dir,
-    is_local,
     join,
     listdir,
     local_dir,
-    local_path,
     makedirs,
     open_uri,
     put_dir,
@@ -32,12 +29,21 @@ from sovtrain.storage.core import (
     write_bytes_atomic,
     write_text_atomic,
 )
+from sovtrain.storage.exclusive import create_exclusive
+from sovtrain.storage.pinned import PinnedDir, child_dir, pin_dir, pinned_dir, still_child
+from sovtrain.storage.retry import RetryPolicy, StorageUnavailable, set_retry_policy
+from sovtrain.storage.uri import canonical_uri, is_local, local_path
 
 __all__ = [
     "Access",
+    "PinnedDir",
+    "RetryPolicy",
+    "StorageUnavailable",
     "add_guard",
     "canonical_uri",
+    "child_dir",
     "clear_guards",
+    "create_exclusive",
     "exists",
     "fingerprint",
     "get_dir",
@@ -48,6 +54,8 @@ __all__ = [
     "local_path",
     "makedirs",
     "open_uri",
+    "pin_dir",
+    "pinned_dir",
     "put_dir",
     "read_bytes",
     "read_text",
@@ -55,7 +63,9 @@ __all__ = [
     "remove_guard",
     "rename",
     "set_endpoints",
+    "set_retry_policy",
     "size",
+    "still_child",
     "write_bytes_atomic",
     "write_text_atomic",
 ]

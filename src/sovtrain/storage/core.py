@@ -8,18 +8,22 @@ real target before a guard sees them.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import posixpath
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-from urllib.parse import unquote
+from typing import IO, Any, TypeVar
 
 import fsspec
 
 from sovtrain.errors import StorageError
+from sovtrain.storage import retry
+from sovtrain.storage.uri import _split, canonical_uri, is_local
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,43 +62,6 @@ def _admit(uri: str, action: str, purpose: str, lineage: tuple[str, ...]) -> str
     return canonical
 
 
-def canonical_uri(uri: str) -> str:
-    """Resolve a path or URI to the one spelling of its real target.
-
-    Local paths (plain or `file://`) become absolute with symlinks and `..` resolved;
-    remote URIs get their path percent-decoded and normalised. Chained URLs (`a::b`) are
-    refused: we never let a cache layer hide the real target from a guard.
-    """
-    if "::" in uri:
-        raise StorageError(f"chained URLs are refused by sovtrain storage: {uri!r}")
-    protocol, path = _split(uri)
-    if protocol == "file":
-        return str(Path(unquote(path)).expanduser().resolve())
-    path = posixpath.normpath("/" + unquote(path).lstrip("/")).lstrip("/")
-    return f"{protocol}://{path}"
-
-
-def _split(uri: str) -> tuple[str, str]:
-    if "://" not in uri:
-        return "file", uri
-    protocol, path = uri.split("://", 1)
-    protocol = protocol.lower()
-    if protocol in ("file", "local"):
-        return "file", path
-    if protocol == "s3a":
-        protocol = "s3"
-    return protocol, path
-
-
-def is_local(uri: str) -> bool:
-    return _split(uri)[0] == "file"
-
-
-def local_path(uri: str) -> Path | None:
-    """The local filesystem path of `uri`, or None when it lives on remote storage."""
-    return Path(canonical_uri(uri)) if is_local(uri) else None
-
-
 def join(base: str, *parts: str) -> str:
     """Join path parts onto a URI without disturbing its scheme."""
     out = base.rstrip("/")
@@ -119,6 +86,19 @@ def _fs(canonical: str) -> tuple[Any, str]:
     return fsspec.filesystem(protocol, **options), path
 
 
+def _call(canonical: str, operation: str, fn: Callable[[Any, str], T]) -> T:
+    """`fn(fs, path)`: once on local disk; on remote storage under the retry policy.
+
+    Callers admit first (the guards decide once per logical call, not per attempt). Each
+    attempt reuses fsspec's cached filesystem: no need to drop it after a connection error
+    (s3fs renews closed sessions and aiohttp discards dead connections; measured: the cached
+    client served requests at once after a SeaweedFS restart), and a new client costs ~0.5 s.
+    """
+    if is_local(canonical):
+        return fn(*_fs(canonical))
+    return retry.call(lambda: fn(*_fs(canonical)), uri=canonical, operation=operation)
+
+
 def _storage_options(protocol: str, bucket: str) -> dict[str, Any]:
     """Endpoints come from the policy or the environment, never from recipes; credentials
     only from the environment (no secrets in YAML)."""
@@ -129,26 +109,83 @@ def _storage_options(protocol: str, bucket: str) -> dict[str, Any]:
         or os.environ.get("SOVTRAIN_S3_ENDPOINT")
         or os.environ.get("AWS_ENDPOINT_URL")
     )
-    return {"client_kwargs": {"endpoint_url": endpoint}} if endpoint else {}
+    options: dict[str, Any] = {"config_kwargs": {"retries": dict(_BOTOCORE_RETRIES)}}
+    if endpoint:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    return options
+
+
+# botocore's own retries off: a refused connection otherwise costs 5-10 s of silent random
+# back-off inside each of our attempts. The policy in retry.py is then the whole story
+# (s3fs keeps its quick in-request retries of dropped connections, timeouts and SlowDown).
+_BOTOCORE_RETRIES = {"mode": "standard", "total_max_attempts": 1}
 
 
 @contextlib.contextmanager
 def open_uri(
     uri: str, mode: str = "rb", *, purpose: str, lineage: tuple[str, ...] = ()
 ) -> Iterator[IO[Any]]:
-    """Open a file for reading or (non-atomic) writing through the guards."""
+    """Open a file for reading or writing through the guards (admitted once).
+
+    Local: the file itself; writes are not atomic. Remote reads: the open and every read
+    are retried on transient errors. Remote writes go to a local temporary file, uploaded
+    by one retried `put_file` only when the block ends without an error: a failed write
+    (ours or the store's) never leaves a partial object that looks complete. That costs
+    local temporary disk the size of the file.
+    """
     action = "read" if "r" in mode else "write"
     canonical = _admit(uri, action, purpose, lineage)
+    if not is_local(canonical):
+        opener = _remote_reader if action == "read" else _remote_writer
+        with opener(canonical, mode) as handle:
+            yield handle
+        return
     fs, path = _fs(canonical)
-    if action == "write" and is_local(canonical):
+    if action == "write":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     with fs.open(path, mode) as handle:
         yield handle
 
 
+@contextlib.contextmanager
+def _remote_reader(canonical: str, mode: str) -> Iterator[IO[Any]]:
+    raw = _call(canonical, "open", lambda fs, path: fs.open(path, "rb"))
+    _retry_reads(raw, canonical)
+    with raw:
+        yield raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8")
+
+
+def _retry_reads(raw: Any, canonical: str) -> None:
+    """Retry `raw.read` in place (also under readline, iteration, TextIOWrapper, pyarrow).
+
+    Only for fsspec's own buffered read: it moves the position after a block has arrived,
+    so a read that failed can simply be asked again. A checkpoint hashed while the store
+    blips must not be judged corrupt for it.
+    """
+    if type(raw).read is not fsspec.spec.AbstractBufferedFile.read:
+        return
+    read = raw.read
+
+    def retried(*args: Any) -> bytes:
+        return retry.call(lambda: read(*args), uri=canonical, operation="read")
+
+    raw.read = retried
+
+
+@contextlib.contextmanager
+def _remote_writer(canonical: str, mode: str) -> Iterator[IO[Any]]:
+    if any(flag in mode for flag in "ax+"):
+        raise StorageError(f"{canonical}: mode {mode!r} on object storage (write with 'w'/'wb')")
+    with tempfile.TemporaryDirectory(prefix="sovtrain-upload-") as tmp:
+        spool = Path(tmp) / "upload"
+        with spool.open(mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+            yield handle
+        _call(canonical, "put_file", lambda fs, path: fs.put_file(str(spool), path))
+
+
 def read_bytes(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> bytes:
-    with open_uri(uri, "rb", purpose=purpose, lineage=lineage) as handle:
-        return handle.read()
+    canonical = _admit(uri, "read", purpose, lineage)
+    return _call(canonical, "read", lambda fs, path: fs.cat_file(path))
 
 
 def read_text(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> str:
@@ -164,11 +201,10 @@ def write_bytes_atomic(
     already atomic.
     """
     canonical = _admit(uri, "write", purpose, lineage)
-    fs, path = _fs(canonical)
     if not is_local(canonical):
-        fs.pipe_file(path, data)
+        _call(canonical, "pipe_file", lambda fs, path: fs.pipe_file(path, data))
         return
-    target = Path(path)
+    target = Path(canonical)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -196,21 +232,18 @@ def write_text_atomic(uri: str, text: str, *, purpose: str, lineage: tuple[str, 
 
 def exists(uri: str, *, purpose: str) -> bool:
     canonical = _admit(uri, "read", purpose, ())
-    fs, path = _fs(canonical)
-    return bool(fs.exists(path))
+    return _call(canonical, "exists", lambda fs, path: bool(fs.exists(path)))
 
 
 def size(uri: str, *, purpose: str) -> int:
     canonical = _admit(uri, "read", purpose, ())
-    fs, path = _fs(canonical)
-    return int(fs.size(path))
+    return _call(canonical, "size", lambda fs, path: int(fs.size(path)))
 
 
 def fingerprint(uri: str, *, purpose: str) -> str:
     """A cheap change detector: path, size and modification time or ETag."""
     canonical = _admit(uri, "read", purpose, ())
-    fs, path = _fs(canonical)
-    info = fs.info(path)
+    info = _call(canonical, "info", lambda fs, path: fs.info(path))
     stamp = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
     return f"{canonical}:{info.get('size')}:{stamp}"
 
@@ -218,7 +251,10 @@ def fingerprint(uri: str, *, purpose: str) -> str:
 def listdir(uri: str, *, purpose: str) -> list[str]:
     """Names (not paths) directly under `uri`; empty if it does not exist."""
     canonical = _admit(uri, "list", purpose, ())
-    fs, path = _fs(canonical)
+    return _call(canonical, "ls", _names)
+
+
+def _names(fs: Any, path: str) -> list[str]:
     if not fs.exists(path):
         return []
     return sorted(posixpath.basename(p.rstrip("/")) for p in fs.ls(path, detail=False))
@@ -226,15 +262,19 @@ def listdir(uri: str, *, purpose: str) -> list[str]:
 
 def makedirs(uri: str, *, purpose: str) -> None:
     canonical = _admit(uri, "write", purpose, ())
-    fs, path = _fs(canonical)
-    fs.makedirs(path, exist_ok=True)
+    _call(canonical, "makedirs", lambda fs, path: fs.makedirs(path, exist_ok=True))
 
 
 def remove(uri: str, *, purpose: str, recursive: bool = False) -> None:
     canonical = _admit(uri, "delete", purpose, ())
-    fs, path = _fs(canonical)
-    if fs.exists(path):
-        fs.rm(path, recursive=recursive)
+    _call(canonical, "rm", lambda fs, path: _remove(fs, path, recursive))
+
+
+def _remove(fs: Any, path: str, recursive: bool) -> None:
+    """Gone is done: a retry after a delete that half-happened finds fewer (or no) keys."""
+    with contextlib.suppress(FileNotFoundError):
+        if fs.exists(path):
+            fs.rm(path, recursive=recursive)
 
 
 def rename(src: str, dst: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
@@ -244,9 +284,8 @@ def rename(src: str, dst: str, *, purpose: str, lineage: tuple[str, ...] = ()) -
     if is_local(source) and is_local(target):
         os.replace(source, target)
         return
-    fs, src_path = _fs(source)
     _, dst_path = _fs(target)
-    fs.mv(src_path, dst_path, recursive=True)
+    _call(source, "mv", lambda fs, src_path: fs.mv(src_path, dst_path, recursive=True))
 
 
 def put_dir(local_dir: Path, uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
@@ -254,10 +293,9 @@ def put_dir(local_dir: Path, uri: str, *, purpose: str, lineage: tuple[str, ...]
     for file in sorted(p for p in local_dir.rglob("*") if p.is_file()):
         rel = file.relative_to(local_dir).as_posix()
         target = _admit(join(uri, rel), "write", purpose, lineage)
-        fs, path = _fs(target)
         if is_local(target):
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fs.put_file(str(file), path)
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+        _call(target, "put_file", lambda fs, path, src=str(file): fs.put_file(src, path))
 
 
 @contextlib.contextmanager
@@ -285,11 +323,13 @@ def get_dir(uri: str, local_dir: Path, *, purpose: str, lineage: tuple[str, ...]
 
 
 def _download(canonical: str, local_dir: Path) -> None:
-    fs, root = _fs(canonical)
-    for remote, info in sorted(fs.find(root, detail=True).items()):
+    _, root = _fs(canonical)
+    found = _call(canonical, "find", lambda fs, path: fs.find(path, detail=True))
+    for remote, info in sorted(found.items()):
         if info.get("type") == "directory":  # emptied prefixes / folder placeholder keys
             continue
         rel = posixpath.relpath(remote, root)
         dest = local_dir / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fs.get_file(remote, str(dest))
+        source = f"{_split(canonical)[0]}://{remote}"  # each file retried on its own
+        _call(source, "get_file", lambda fs, path, to=str(dest): fs.get_file(path, to))

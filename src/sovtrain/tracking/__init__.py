@@ -1,5 +1,9 @@
-"""Experiment tracking (MLflow): run lifecycle, async metrics, artifacts."""
+"""Experiment tracking (MLflow): run lifecycle, queued sending, outage backlog and replay.
 
+MLflow is imported only inside this package (one door).
+"""
+
+from sovtrain.tracking.backlog import spool_dir
 from sovtrain.tracking.mlflow_run import (
     MlflowTracker,
     NullTracker,
@@ -8,4 +12,11 @@ from sovtrain.tracking.mlflow_run import (
     run_tracking_uri,
 )
 
-__all__ = ["MlflowTracker", "NullTracker", "default_tracking_uri", "flatten", "run_tracking_uri"]
+__all__ = [
+    "MlflowTracker",
+    "NullTracker",
+    "default_tracking_uri",
+    "flatten",
+    "run_tracking_uri",
+    "spool_dir",
+]

@@ -1,27 +1,33 @@
-"""MLflow run lifecycle for rank 0, with metrics shipped off the training thread.
+"""MLflow run lifecycle for rank 0; every call after start-up is queued, none blocks.
 
-The step loop only appends to a queue (nanoseconds); a daemon thread drains it and sends
-`log_batch` calls, so a slow tracking server can never stall a GPU. Other ranks get a
-`NullTracker` with the same interface, so the loop has no `if rank == 0` around logging.
+Tracking must never stall or kill training. The step loop (and every other caller) only
+queues a record; one sender thread (`sender.py`) ships them in order, spills them to a
+backlog file in the run directory while the server is away and replays them when it is
+back; `finish()` waits a bounded time and returns. What is still unsent at exit stays in
+the backlog for `sovtrain tracking sync RUN_DIR`. Other ranks get a `NullTracker` with the
+same interface, so the loop has no `if rank == 0` around logging.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
+import os
 import tempfile
-import threading
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from sovtrain.tracking.backlog import BACKLOG, Backlog, hold_lock
+from sovtrain.tracking.records import Record, max_step, metrics_record, snapshot
+from sovtrain.tracking.run_start import bound_http_requests, open_run, seconds_from_env, within
+from sovtrain.tracking.sender import Sender
 
 log = logging.getLogger(__name__)
 
 _MAX_PARAM_LEN = 6000
-_PARAMS_PER_BATCH = 100
-_METRICS_PER_BATCH = 1000
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -63,15 +69,20 @@ class NullTracker:
     def log_file(self, path: Path, artifact_path: str | None = None) -> None:
         pass
 
-    def flush(self) -> None:
-        pass
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
 
     def finish(self, status: str = "FINISHED") -> None:
         pass
 
 
 class MlflowTracker(NullTracker):
-    """One MLflow run; `run_id` given means continue that run (resume, requeue)."""
+    """One MLflow run; `run_id` given means continue that run (resume, requeue).
+
+    Start-up needs the server (SovtrainError within `start_timeout` if it is unreachable);
+    nothing after it does. Timeouts default to SOVTRAIN_TRACKING_{START,FINISH}_TIMEOUT
+    (30 s each) and the retry backoff cap to SOVTRAIN_TRACKING_RETRY_MAX (30 s).
+    """
 
     def __init__(
         self,
@@ -81,129 +92,181 @@ class MlflowTracker(NullTracker):
         run_id: str | None = None,
         artifact_location: str | None = None,
         queue_size: int = 10_000,
+        spool: Path | None = None,
+        start_timeout: float | None = None,
+        finish_timeout: float | None = None,
+        backoff_cap: float | None = None,
     ) -> None:
+        bound_http_requests()
         from mlflow.tracking import MlflowClient
 
-        self.client = MlflowClient(tracking_uri=tracking_uri)
         self.tracking_uri = tracking_uri
-        self.experiment_id = self._experiment(experiment, artifact_location)
-        run = self._continue(run_id) if run_id else None
-        if run is None:
-            run = self.client.create_run(self.experiment_id, run_name=run_name)
-        self.run_id = run.info.run_id
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._drain, name="mlflow-logger", daemon=True)
-        self._stopping = threading.Event()
-        self._thread.start()
-
-    def _continue(self, run_id: str) -> Any:
-        """The resumed run, or None when this tracking store never saw it (moved server)."""
-        from mlflow.exceptions import MlflowException
-
+        self.finish_timeout = _knob(finish_timeout, "SOVTRAIN_TRACKING_FINISH_TIMEOUT")
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+        self.spool, self._spool_lock = _own_spool(spool)
         try:
-            run = self.client.get_run(run_id)
-        except MlflowException:
-            log.warning(
-                "MLflow run %s not found at %s: starting a new run", run_id, self.tracking_uri
+            backlog = _adopt_backlog(self.spool, tracking_uri)
+            opened = within(
+                _knob(start_timeout, "SOVTRAIN_TRACKING_START_TIMEOUT"),
+                tracking_uri,
+                lambda: open_run(self.client, experiment, run_name, run_id, artifact_location),
             )
-            return None
-        self.client.update_run(run_id, status="RUNNING")
-        return run
+        except BaseException:
+            if self._spool_lock is not None:
+                self._spool_lock.close()
+            raise
+        self.experiment_id, self.run_id = opened.experiment_id, opened.run_id
+        self._logged_through = -1  # metrics at steps <= this are already in MLflow
+        if opened.continued:
+            queued = max_step(backlog.records(), opened.run_id, "loss")
+            self._logged_through = max(opened.last_step, queued)
+        self._announced = False
+        self._finished = False
+        self._sender = Sender(
+            self.client, tracking_uri, backlog, attempt=uuid.uuid4().hex[:12],
+            memory_limit=queue_size,
+            backoff_cap=_knob(backoff_cap, "SOVTRAIN_TRACKING_RETRY_MAX"),
+            skip_finish_of=self.run_id if opened.continued else None,
+        )  # fmt: skip
+        self._sender.start()
 
-    def _experiment(self, name: str, artifact_location: str | None) -> str:
-        existing = self.client.get_experiment_by_name(name)
-        if existing is not None:
-            return existing.experiment_id
-        return self.client.create_experiment(name, artifact_location=artifact_location)
+    @property
+    def backlog_path(self) -> Path:
+        return self.spool / BACKLOG
 
     # The hot path: enqueue only.
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        from mlflow.entities import Metric
+        if step <= self._logged_through:
+            self._skip_logged(step)
+            return
+        self._sender.put(metrics_record(self.run_id, metrics, step, int(time.time() * 1000)))
 
-        stamp = int(time.time() * 1000)
-        items = [Metric(k, float(v), stamp, step) for k, v in metrics.items()]
-        try:
-            self._queue.put_nowait(items)
-        except queue.Full:
-            log.warning("MLflow queue full: dropped %d metrics at step %d", len(items), step)
+    def _skip_logged(self, step: int) -> None:
+        """A resume from an older checkpoint replays steps MLflow already has: drop them,
+        so the run's curve has each step once."""
+        if not self._announced:
+            self._announced = True
+            last = self._logged_through
+            log.info(
+                "MLflow already has steps up to %d: steps %d..%d are not logged again",
+                last, step, last,
+            )  # fmt: skip
 
-    def _drain(self) -> None:
-        while not (self._stopping.is_set() and self._queue.empty()):
-            try:
-                batch = list(self._queue.get(timeout=0.2))
-            except queue.Empty:
-                continue
-            taken = 1
-            while len(batch) < _METRICS_PER_BATCH:
-                try:
-                    batch.extend(self._queue.get_nowait())
-                    taken += 1
-                except queue.Empty:
-                    break
-            self._send(batch)
-            for _ in range(taken):
-                self._queue.task_done()
+    def _put(self, op: str, **fields: Any) -> None:
+        record: Record = {"op": op, "run": self.run_id, **fields}
+        self._sender.put(record)
 
-    def _send(self, metrics: list[Any]) -> None:
-        with self._lock:
-            for start in range(0, len(metrics), _METRICS_PER_BATCH):
-                try:
-                    self.client.log_batch(self.run_id, metrics=metrics[start : start + 1000])
-                except Exception as err:  # tracking must never kill training
-                    log.warning("MLflow log_batch failed: %s", err)
-
-    # Cold path: synchronous, called a few times per run.
     def log_params(self, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        existing = self.client.get_run(self.run_id).data.params
-        items = [Param(k, str(v)) for k, v in params.items() if k not in existing]
-        with self._lock:
-            for start in range(0, len(items), _PARAMS_PER_BATCH):
-                chunk = items[start : start + _PARAMS_PER_BATCH]
-                self.client.log_batch(self.run_id, params=chunk)
+        self._put("params", p={k: str(v) for k, v in params.items()})
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
-        from mlflow.entities import RunTag
-
-        with self._lock:
-            self.client.log_batch(self.run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+        self._put("tags", t={k: str(v) for k, v in tags.items()})
 
     def log_text(self, text: str, artifact_path: str) -> None:
-        with self._lock:
-            self.client.log_text(self.run_id, text, artifact_path)
+        self._put("text", text=text, path=artifact_path)
 
     def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> None:
         self.log_text(json.dumps(data, indent=2, sort_keys=True, default=str), artifact_path)
 
     def log_file(self, path: Path, artifact_path: str | None = None) -> None:
-        with self._lock:
-            self.client.log_artifact(self.run_id, str(path), artifact_path)
+        """The file as it is now: a snapshot is queued, not the path (logs keep growing)."""
+        try:
+            copy = snapshot(Path(path), self.spool, uuid.uuid4().hex[:16])
+        except OSError as err:
+            log.warning("not logging %s to MLflow: %s", path, err)
+            return
+        self._put("file", file=copy, path=artifact_path)
 
     def log_datasets(self, datasets: list[Mapping[str, Any]]) -> None:
         """MLflow dataset inputs with explicit digests (lineage: cards and shards)."""
-        from mlflow.entities import Dataset, DatasetInput, InputTag
-
-        inputs = [
-            DatasetInput(
-                Dataset(d["name"], d["digest"], d["source_type"], d["source"]),
-                tags=[InputTag(k, str(v)) for k, v in d.get("tags", {}).items()],
-            )
+        rows = [
+            {
+                **{k: str(d[k]) for k in ("name", "digest", "source_type", "source")},
+                "tags": {k: str(v) for k, v in d.get("tags", {}).items()},
+            }
             for d in datasets
         ]
-        with self._lock:
-            self.client.log_inputs(self.run_id, datasets=inputs)
+        self._put("datasets", d=rows)
 
-    def flush(self) -> None:
-        """Block until every queued metric has been sent."""
-        self._queue.join()
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait (bounded) until everything queued so far was sent; True if it was."""
+        return self._sender.drain(self.finish_timeout if timeout is None else timeout)
 
     def finish(self, status: str = "FINISHED") -> None:
-        self._stopping.set()
-        self._thread.join(timeout=60)
-        with self._lock:
-            self.client.set_terminated(self.run_id, status=status)
+        """Queue the final status, wait at most `finish_timeout`, spill the rest. Never
+        raises and never hangs: an exit must not depend on the tracking server."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            self._put("finish", status=status, end=int(time.time() * 1000))
+            if not self._sender.close(self.finish_timeout):
+                self._left_behind()
+        except Exception as err:  # tracking must never kill training
+            log.warning("finishing MLflow tracking failed: %s", err)
+        finally:
+            if self._spool_lock is not None:
+                self._spool_lock.close()
+
+    def _left_behind(self) -> None:
+        memory, spilled = self._sender.pending()
+        spool = Path(os.path.realpath(self.spool))  # a pinned /proc/self/fd/N path, shown real
+        target = spool.parent if spool.name == "tracking" else spool / BACKLOG
+        log.warning(
+            "MLflow at %s did not take the last tracking records within %.0fs: %d records "
+            "(and the run's final status) are kept in %s; when the server is back run: "
+            "sovtrain tracking sync %s",
+            self.tracking_uri, self.finish_timeout, memory + spilled, spool / BACKLOG, target,
+        )  # fmt: skip
+
+
+def _knob(value: float | None, env: str) -> float:
+    return value if value is not None else seconds_from_env(env, 30.0)
+
+
+def _own_spool(wanted: Path | None) -> tuple[Path, IO[str] | None]:
+    """The spool directory this tracker replays, locked for its lifetime. If the run's
+    spool is busy (a `tracking sync` runs) or unwritable, a private one is used."""
+    candidates = [wanted] if wanted is not None else []
+    for folder in candidates:
+        try:
+            handle = hold_lock(folder)
+        except OSError as err:
+            log.warning("tracking spool %s unusable (%s): using a temporary one", folder, err)
+            continue
+        if handle is not None:
+            return folder, handle
+        log.warning("tracking spool %s is in use by another process: using a temporary one",
+                    folder)  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="sovtrain-tracking-"))
+    return folder, hold_lock(folder)
+
+
+def _adopt_backlog(folder: Path, tracking_uri: str) -> Backlog:
+    """An earlier attempt's unsent records are replayed first (they are older); a backlog
+    for another tracking server is set aside for `tracking sync`, never sent here."""
+    backlog = Backlog(folder / BACKLOG)
+    try:
+        backlog.repair()
+        uri = backlog.tracking_uri
+    except (OSError, ValueError) as err:
+        log.warning("unreadable tracking backlog %s (%s): set aside", backlog.path, err)
+        backlog.path.rename(backlog.path.with_suffix(".unreadable"))
+        return Backlog(folder / BACKLOG)
+    if uri is None:
+        return backlog
+    if uri != tracking_uri:
+        moved = backlog.set_aside()
+        log.warning(
+            "tracking backlog for %s set aside as %s (this run tracks to %s): replay it with "
+            "`sovtrain tracking sync %s`", uri, moved, tracking_uri, moved,
+        )  # fmt: skip
+        return Backlog(folder / BACKLOG)
+    count = backlog.count()
+    if count:
+        log.info("replaying %d tracking records left by an earlier attempt (%s)", count,
+                 backlog.path)  # fmt: skip
+    return backlog
 
 
 def default_tracking_uri(output_uri: str, local_dir: Path | None) -> str:

@@ -33,7 +33,7 @@ import torch
 import torch.distributed as dist
 
 from sovtrain import storage
-from sovtrain.errors import CheckpointError
+from sovtrain.errors import CheckpointError, SovtrainError
 from sovtrain.hashing import sha256_file
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,27 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+_OUT_OF_SPACE = ("No space left", "inline_container", "basic_ios", "file write failed")
+
+
+def write_failure(name: str, where: str, message: str, free: int, needed: int) -> CheckpointError:
+    """One line for a failed checkpoint write: where, why, and how much space it needs."""
+    first = message.strip().splitlines()[0] if message.strip() else "write failed"
+    kept = "staging removed, latest still names the previous checkpoint"
+    if any(marker in message for marker in _OUT_OF_SPACE) or free < needed:
+        return CheckpointError(
+            f"checkpoint {name}: no space left in {where} ({free / 1e6:.1f} MB free, "
+            f"needs about {needed / 1e6:.1f} MB); {kept}. Free space or move run.output_uri."
+        )
+    return CheckpointError(f"checkpoint {name}: could not write {where}: {first}; {kept}")
+
+
+def estimated_bytes(engine: Any) -> int:
+    """About what a first checkpoint takes: the weights plus fp32 Adam moments and master
+    copy (12 bytes per parameter), when no earlier checkpoint says better."""
+    return sum(p.numel() * (p.element_size() + 12) for p in engine.module.parameters())
+
+
 class CheckpointStore:
     """Saves and finds checkpoints under `<output_uri>/checkpoints`; collective across ranks."""
 
@@ -111,45 +132,123 @@ class CheckpointStore:
         self.world_size = world_size
         self.keep_last = keep_last
         self._local_root = storage.local_path(self.root)
+        self._last_bytes = 0  # size of the last checkpoint written: what the next one needs
 
     # ---------------------------------------------------------------- saving
     def save(self, engine: Any, state: dict[str, Any]) -> SavedCheckpoint:
-        """Write a checkpoint of `engine` plus `state` (which must hold 'step'); all ranks call."""
+        """Write a checkpoint of `engine` plus `state` (which must hold 'step'); all ranks call.
+
+        The staging directory is decided again at every save on its real target and pinned
+        by descriptor (see `storage.pinned`), so every byte DeepSpeed and we write lands where
+        the guard approved *now*, not where the run directory was at start. A write that
+        fails (disk full, I/O error) on any rank fails the save on every rank, removes the
+        staging directory and leaves `latest` on the previous checkpoint.
+        """
         step = int(state["step"])
         name = step_name(step)
-        staging_parent = self._staging_parent()
-        stage = staging_parent / name
-        if self.rank == 0 and stage.exists():
-            shutil.rmtree(stage)
-        self._barrier()
-        engine.save_checkpoint(str(staging_parent), tag=name, save_latest=False)
-        torch.save(rng_state(), stage / f"sovtrain_rng_rank{self.rank:05d}.pt")
+        with self._staging_parent() as parent:
+            if self.rank == 0:
+                parent.clear()  # a crashed save's leftovers would make this one fail too
+            self._barrier()
+            with storage.child_dir(parent, name) as stage:
+                failure = self._write(engine, parent, stage, name, state)
+                self._agree(failure, parent, name, engine)
+                files = self._gather_file_descriptions(stage.path, name)
+                outcome = self._publish_on_rank0(parent, stage, name, step, files)
+                if self._local_root is None:
+                    shutil.rmtree(parent.real_location(), ignore_errors=True)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        self._last_bytes = outcome.bytes
+        return outcome
+
+    def _publish_on_rank0(
+        self, parent: storage.PinnedDir, stage: storage.PinnedDir, name: str, step: int,
+        files: dict[str, dict[str, Any]],
+    ) -> SavedCheckpoint | SovtrainError:  # fmt: skip
+        """Rank 0 checks the pinned staging directory and publishes; every rank gets the
+        outcome (the checkpoint, or the refusal every rank then raises: none is left waiting)."""
+        outcome: SavedCheckpoint | SovtrainError | None = None
         if self.rank == 0:
-            (stage / STATE).write_text(json.dumps(state, indent=2, sort_keys=True))
-        self._barrier()
-        files = self._gather_file_descriptions(stage)
-        saved = None
-        if self.rank == 0:
-            saved = self._publish(stage, name, step, files)
+            try:
+                self._check_pinned(parent, stage, name)
+                outcome = self._publish(stage.path, name, step, files)
+            except SovtrainError as err:
+                outcome = err
+            except OSError as err:  # the manifest or `latest` could not be written
+                outcome = self._publish_failure(parent, name, err)
+                parent.clear()
+            if isinstance(outcome, SavedCheckpoint):
+                self._prune_quietly()
+        return self._broadcast(outcome)
+
+    def _publish_failure(self, parent: storage.PinnedDir, name: str, err: OSError) -> SovtrainError:
+        if self._local_root is None:  # the error is the object store's, not this disk's
+            return CheckpointError(f"checkpoint {name}: upload to {self.root} failed: {err}")
+        free = shutil.disk_usage(parent.path).free
+        return write_failure(name, parent.real_location(), str(err), free, 0)
+
+    def _prune_quietly(self) -> None:
+        """Old checkpoints go after a new one is complete; failing to delete them must not
+        fail the save that just succeeded (the next save prunes again)."""
+        try:
             self._prune()
+        except (OSError, SovtrainError) as err:
+            log.warning("could not prune old checkpoints under %s: %s", self.root, err)
+
+    def _write(
+        self, engine: Any, parent: storage.PinnedDir, stage: storage.PinnedDir, name: str,
+        state: dict[str, Any],
+    ) -> BaseException | None:  # fmt: skip
+        """DeepSpeed's files, RNG and state into the pinned directories; the error, if any."""
+        try:
+            engine.save_checkpoint(str(parent.path), tag=name, save_latest=False)
+            torch.save(rng_state(), stage.path / f"sovtrain_rng_rank{self.rank:05d}.pt")
+            if self.rank == 0:
+                (stage.path / STATE).write_text(json.dumps(state, indent=2, sort_keys=True))
+        except (OSError, RuntimeError) as err:
+            return err
+        return None
+
+    def _agree(
+        self, failure: BaseException | None, parent: storage.PinnedDir, name: str, engine: Any
+    ) -> None:
+        """Every rank learns whether any rank failed to write; then all clean up and raise."""
+        messages = [str(failure)] if failure is not None else []
+        if self.world_size > 1 and dist.is_initialized():
+            gathered: list[Any] = [None] * self.world_size
+            dist.all_gather_object(gathered, messages[0] if messages else None)
+            messages = [m for m in gathered if m is not None]
+        if not messages:
+            return
+        where = parent.real_location()
         self._barrier()
-        if self._local_root is None:
-            shutil.rmtree(staging_parent, ignore_errors=True)
-        return self._broadcast(saved)
+        if self.rank == 0:
+            parent.clear()
+        self._barrier()
+        free = shutil.disk_usage(parent.path).free  # with the partial checkpoint removed
+        needed = self._last_bytes or estimated_bytes(engine)
+        raise write_failure(name, where, messages[0], free, needed)
 
-    def _staging_parent(self) -> Path:
+    def _check_pinned(self, parent: storage.PinnedDir, stage: storage.PinnedDir, name: str) -> None:
+        """Before publishing: the staging directory is still the one written, still admitted."""
+        if not storage.still_child(parent, stage, name):
+            raise CheckpointError(f"{parent.canonical}/{name}: replaced while it was written")
+        parent.verify()
+
+    def _staging_parent(self) -> storage.PinnedDir:
         if self._local_root is not None:
-            path = self._local_root / ".staging"
-            path.mkdir(parents=True, exist_ok=True)
-            return path
-        return Path(tempfile.mkdtemp(prefix=f"sovtrain-ckpt-r{self.rank}-"))
+            uri = storage.join(self.root, ".staging")
+        else:  # object storage: stage on this node's disk, upload, remove
+            uri = tempfile.mkdtemp(prefix=f"sovtrain-ckpt-r{self.rank}-")
+        return storage.pin_dir(uri, purpose=_PURPOSE)
 
-    def _gather_file_descriptions(self, stage: Path) -> dict[str, dict[str, Any]]:
+    def _gather_file_descriptions(self, stage: Path, name: str) -> dict[str, dict[str, Any]]:
         """Shared filesystem: rank 0 sees every file. Object store: each rank hashes its own."""
         if self._local_root is not None:
             return _describe_files(stage) if self.rank == 0 else {}
         if self.rank != 0:
-            storage.put_dir(stage, storage.join(self.root, stage.name), purpose=_PURPOSE)
+            storage.put_dir(stage, storage.join(self.root, name), purpose=_PURPOSE)
         own = _describe_files(stage)
         if self.world_size == 1 or not dist.is_initialized():
             return own
@@ -201,6 +300,8 @@ class CheckpointStore:
                 if size != meta["bytes"] or digest != meta["sha256"]:
                     log.warning("checkpoint %s: %s does not match its manifest", name, rel)
                     return False
+        except storage.StorageUnavailable:
+            raise  # the store is down: that says nothing about this checkpoint
         except (OSError, ValueError, KeyError) as err:
             log.warning("checkpoint %s unreadable: %s", name, err)
             return False
@@ -216,6 +317,13 @@ class CheckpointStore:
         if self.rank == 0:
             names = sorted((n for n in self._list() if _step_of(n) is not None), reverse=True)
             choice = next((n for n in names if self.verify(n)), None)
+            skipped = names[: names.index(choice)] if choice else names
+            if skipped:
+                log.warning(
+                    "skipped %d checkpoint(s) that failed verification (%s); %s",
+                    len(skipped), ", ".join(skipped),
+                    f"falling back to {choice}" if choice else "no verified checkpoint left",
+                )  # fmt: skip
         return self._broadcast(choice)
 
     def newest_state(self) -> dict[str, Any] | None:

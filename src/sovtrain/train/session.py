@@ -22,7 +22,7 @@ from sovtrain import storage
 from sovtrain.data.prepare import prepare
 from sovtrain.data.shards import manifest_digest, read_manifest
 from sovtrain.errors import CheckpointError
-from sovtrain.governance.admission import Admission, enforce
+from sovtrain.governance.admission import Admission, check, install_guard
 from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
 from sovtrain.model.flops import model_cost
@@ -32,6 +32,7 @@ from sovtrain.tracking import MlflowTracker, NullTracker, default_tracking_uri, 
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from sovtrain.train.dist import DistContext, init_distributed
 from sovtrain.train.ds_config import deepspeed_config
+from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
 from sovtrain.train.loop import RunSummary, Trainer, TrainState
 from sovtrain.train.metrics import ThroughputMeter
 from sovtrain.train.optim import build_optimizer, warmup_cosine
@@ -128,7 +129,35 @@ def resume_state(
     if saved.get("recipe_digest") != digest:
         log.warning("resuming %s with a changed recipe (digest differs)", name)
     state = TrainState(**{**saved, "recipe_digest": digest})
-    return state, storage.join(store.root, name)
+    uri = storage.join(store.root, name)
+    if store.rank == 0:
+        log.info(
+            "resumed from checkpoint %s (step %d, %s tokens, saved for %s)",
+            uri, state.step, f"{state.tokens_seen:,}", state.saved_for,
+        )  # fmt: skip
+    return state, uri
+
+
+def claim_run(loaded: LoadedRecipe, ctx: DistContext, cluster: str) -> Admission:
+    """Admission, then the run directory's lease (rank 0; every rank learns the verdict),
+    then the audit log and guard: a refused or second writer leaves no record in the run."""
+    recipe, job = loaded.recipe, job_name(loaded)
+    admission = check(recipe, cluster, job)
+    busy: str | None = None
+    if ctx.is_main:
+        lease = RunLease(recipe.run.output_uri, recipe.run.name)
+        try:
+            lease.acquire()
+            hold(lease)
+        except RunBusy as err:
+            busy = str(err)
+    if ctx.world_size > 1 and dist.is_initialized():
+        box = [busy]
+        dist.broadcast_object_list(box, src=0)
+        busy = box[0]
+    if busy is not None:
+        raise RunBusy(busy)
+    return install_guard(admission, recipe, job, ctx.rank)
 
 
 def git_sha() -> str:
@@ -153,6 +182,11 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
     if uri is None:  # embedded store: keep its artifacts inside the run directory too
         uri = default_tracking_uri(recipe.run.output_uri, local_out)
         artifacts = str(local_out / "mlartifacts") if local_out is not None else None
+    from sovtrain.tracking import spool_dir
+
+    # pinned: the backlog and file snapshots land where the guard approved, even if the run
+    # directory is swapped for a link later (the descriptor lives as long as the process)
+    spool = storage.pin_dir(str(spool_dir(recipe.run.output_uri)), purpose="tracking")
     return MlflowTracker(
         uri,
         recipe.tracking.experiment,
@@ -160,6 +194,7 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
         run_id=run_id,
         artifact_location=artifacts,
         queue_size=recipe.tracking.queue_size,
+        spool=spool.path,  # outage backlog: <run dir>/tracking/
     )
 
 
@@ -208,7 +243,7 @@ def open_session(
 ) -> Session:
     recipe = loaded.recipe
     ctx = init_distributed()
-    admission = enforce(recipe, cluster, job_name(loaded), ctx.rank)  # before any byte moves
+    admission = claim_run(loaded, ctx, cluster)  # before any byte moves
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
     vocab_size = read_manifest(shards_uri)["vocab_size"]
@@ -244,7 +279,10 @@ def run_training(
     cluster: str = "local",
 ) -> tuple[Session, RunSummary]:
     with process_stop_request():  # from here on USR1/SIGTERM mean "checkpoint and stop"
-        return _train(loaded, resume, peak_tflops, stop_after, cluster)
+        try:
+            return _train(loaded, resume, peak_tflops, stop_after, cluster)
+        finally:
+            release_held()
 
 
 def _train(
@@ -263,8 +301,11 @@ def _train(
         status = "KILLED" if unfinished else "FINISHED"
         return session, summary
     finally:
-        publish_audit(session)
-        session.tracker.finish(status)
+        try:
+            release_held()  # its last records belong in the audit head published next
+            publish_audit(session)
+        finally:
+            session.tracker.finish(status)  # bounded wait; never raises
 
 
 def publish_audit(session: Session) -> None:
@@ -272,5 +313,8 @@ def publish_audit(session: Session) -> None:
     audit = session.admission.audit
     if audit is None or not session.ctx.is_main:
         return
-    session.tracker.set_tags({"audit.head": audit.head})
-    session.tracker.log_file(audit.path, "audit")
+    try:  # queued, snapshotted now: the head tag and the file agree
+        session.tracker.set_tags({"audit.head": audit.head})
+        session.tracker.log_file(audit.path, "audit")
+    except Exception as err:  # publishing is best effort; it must not mask the run's outcome
+        log.warning("could not publish the audit log %s to MLflow: %s", audit.path, err)
