@@ -59,6 +59,20 @@ def write_recipe(path: Path, recipe: dict, **output) -> Path:
     return path
 
 
+def tracked_recipe(
+    tmp: Path, name: str, tracking_uri: str, model_config: dict | None = None, **train
+) -> Path:
+    """The tiny recipe as run `name` under `tmp`, tracked at `tracking_uri`; runs built
+    here share one prepared data directory, so a module prepares it once."""
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"].update(name=name, output_uri=str(tmp / name))
+    recipe["data"]["prepared_uri"] = str(tmp / "shared-data")
+    recipe["tracking"]["uri"] = tracking_uri
+    recipe["train"].update(train)
+    recipe["model"]["config"].update(model_config or {})
+    return write_recipe(tmp / f"{name}.yaml", recipe)
+
+
 @pytest.fixture
 def tiny_recipe(tmp_path: Path) -> Path:
     """A valid tiny recipe whose run writes under tmp_path/run."""

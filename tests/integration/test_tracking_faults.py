@@ -10,7 +10,6 @@ twice.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import itertools
 import os
@@ -21,10 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import TINY_RECIPE
+from tests.conftest import tracked_recipe
 from tests.integration.servers import RestartableMlflow, restartable_mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -53,17 +51,10 @@ def sovtrain(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 
 
 def _recipe(tmp: Path, name: str, url: str, slow: bool, **train) -> Path:
-    recipe = copy.deepcopy(TINY_RECIPE)
-    recipe["run"].update(name=name, output_uri=str(tmp / name))
-    recipe["data"]["prepared_uri"] = str(tmp / "shared-data")
-    recipe["tracking"]["uri"] = url
-    recipe["train"].update(log_interval=1, **train)
     if slow:
-        recipe["model"]["config"].update(SLOW_MODEL)
-        recipe["train"].update(micro_batch=8, global_batch_sequences=8)
-    path = tmp / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(recipe))
-    return path
+        train.update(micro_batch=8, global_batch_sequences=8)
+    model = SLOW_MODEL if slow else None
+    return tracked_recipe(tmp, name, url, model_config=model, log_interval=1, **train)
 
 
 @pytest.fixture(scope="module")

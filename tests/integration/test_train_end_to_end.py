@@ -17,7 +17,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import REPO, TINY_RECIPE, write_recipe
+from tests.conftest import REPO, TINY_RECIPE, tracked_recipe, write_recipe
 from tests.integration.servers import mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -36,22 +36,12 @@ def sovtrain(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def _recipe(tmp: Path, name: str, tracking_uri: str) -> Path:
-    recipe = copy.deepcopy(TINY_RECIPE)
-    recipe["run"].update(name=name, output_uri=str(tmp / name))
-    recipe["data"]["prepared_uri"] = str(tmp / "shared-data")
-    recipe["tracking"]["uri"] = tracking_uri
-    path = tmp / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(recipe))
-    return path
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     with mlflow_server(tmp / "mlflow") as url:
-        full = _recipe(tmp, "uninterrupted", url)
-        split = _recipe(tmp, "resumed", url)
+        full = tracked_recipe(tmp, "uninterrupted", url)
+        split = tracked_recipe(tmp, "resumed", url)
         results = {
             "full": sovtrain("train", str(full), "--nproc", "2", "--resume", "never"),
             "first": sovtrain("train", str(split), "--nproc", "2", "--stop-after", "6"),

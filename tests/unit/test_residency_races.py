@@ -69,7 +69,7 @@ def test_a_pinned_directory_keeps_writes_in_the_admitted_place(world):
     hk, gba = world["hk"], world["gba"]
     enforce(load_recipe(private_recipe(world)).recipe, "site-hk", "test")
     work = hk / "work"
-    with storage.pinned_dir(str(work / "stage"), purpose="checkpoint") as pinned:
+    with storage.pin_dir(str(work / "stage"), purpose="checkpoint") as pinned:
         # the path is swapped for a link into cn-gba after the decision...
         work.rename(hk / "aside")
         work.symlink_to(gba)
@@ -87,7 +87,7 @@ def test_a_pinned_directory_keeps_writes_in_the_admitted_place(world):
 def test_a_pinned_directory_moved_into_another_region_fails_verification(world):
     hk, gba = world["hk"], world["gba"]
     enforce(load_recipe(private_recipe(world)).recipe, "site-hk", "test")
-    with storage.pinned_dir(str(hk / "work" / "stage"), purpose="checkpoint") as pinned:
+    with storage.pin_dir(str(hk / "work" / "stage"), purpose="checkpoint") as pinned:
         os.rename(hk / "work" / "stage", gba / "stage")
         with pytest.raises(PolicyRefused, match="cn-gba"):
             pinned.verify()

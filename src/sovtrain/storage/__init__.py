@@ -30,7 +30,7 @@ from sovtrain.storage.core import (
     write_text_atomic,
 )
 from sovtrain.storage.exclusive import create_exclusive
-from sovtrain.storage.pinned import PinnedDir, child_dir, pin_dir, pinned_dir, still_child
+from sovtrain.storage.pinned import PinnedDir, child_dir, pin_dir, still_child
 from sovtrain.storage.retry import RetryPolicy, StorageUnavailable, set_retry_policy
 from sovtrain.storage.uri import canonical_uri, is_local, local_path
 
@@ -55,7 +55,6 @@ __all__ = [
     "makedirs",
     "open_uri",
     "pin_dir",
-    "pinned_dir",
     "put_dir",
     "read_bytes",
     "read_text",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from sovtrain.errors import StorageError
@@ -68,18 +67,9 @@ class PinnedDir:
         self.close()
 
 
-@contextlib.contextmanager
-def pinned_dir(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> Iterator[PinnedDir]:
-    """Create (if needed), admit and pin the local directory `uri` for writing."""
-    pinned = pin_dir(uri, purpose=purpose, lineage=lineage)
-    try:
-        yield pinned
-    finally:
-        pinned.close()
-
-
 def pin_dir(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> PinnedDir:
-    """The open-descriptor form of `pinned_dir`; the caller closes it."""
+    """Create (if needed), admit and pin the local directory `uri` for writing; close it
+    (or use it as a context manager) when done."""
     if not is_local(uri):
         raise StorageError(f"{uri}: only local directories can be pinned")
     for _ in range(_ATTEMPTS):
