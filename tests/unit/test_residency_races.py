@@ -8,6 +8,7 @@ and real files, symlinks and processes.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -93,6 +94,45 @@ def test_a_pinned_directory_moved_into_another_region_fails_verification(world):
             pinned.verify()
 
 
+def test_the_run_directorys_own_mlflow_store_is_never_written_through_a_swapped_path(world):
+    """No tracking.uri: the sqlite store and its artifacts live in the run directory. Swapped
+    for a link into cn-gba after start-up, nothing more reaches the store (nothing lands in
+    cn-gba), every record is kept in the pinned backlog, and `tracking sync` delivers them all
+    once the directory is back."""
+    from mlflow.tracking import MlflowClient
+
+    from sovtrain.tracking.sync import sync
+    from sovtrain.train.dist import DistContext
+    from sovtrain.train.session import make_tracker
+
+    loaded = load_recipe(private_recipe(world))
+    enforce(loaded.recipe, "site-hk", "test")
+    tracker = make_tracker(loaded, DistContext(0, 1, 0, "single", "cpu", "gloo"), None)
+    tracker.log_metrics({"loss": 2.0}, 1)
+    tracker.log_dict({"step": 1}, "checkpoints/step_00000001.json")
+    assert tracker.flush(30)
+    run_dir, aside = Path(loaded.recipe.run.output_uri), world["hk"] / "runs" / "aside"
+    run_dir.rename(aside)
+    run_dir.symlink_to(world["gba"])
+    tracker.log_dict({"step": 2}, "checkpoints/step_00000002.json")
+    tracker.log_metrics({"loss": 1.0}, 2)
+    tracker.finish("FINISHED")
+    assert list(world["gba"].iterdir()) == [], "the embedded store wrote into cn-gba"
+    assert (aside / "tracking" / "backlog.jsonl").stat().st_size > 0
+    run_dir.unlink()
+    aside.rename(run_dir)
+    assert sum(r.records for r in sync(str(run_dir))) >= 3
+    client = MlflowClient(f"sqlite:///{run_dir / 'mlflow.db'}")
+    run = client.get_run(tracker.run_id)
+    assert run.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == [1, 2]
+    # the store records the real path (mlflow ui finds the artifacts), not the descriptor
+    assert run.info.artifact_uri.startswith(str(run_dir / "mlartifacts"))
+    for step in (1, 2):
+        found = run_dir.glob(f"mlartifacts/*/artifacts/checkpoints/step_0000000{step}.json")
+        assert len(list(found)) == 1
+
+
 def test_a_moved_audit_log_diverts_records_and_stops_the_job(world):
     hk = world["hk"]
     admission = enforce(load_recipe(private_recipe(world)).recipe, "site-hk", "test")
@@ -118,6 +158,61 @@ def test_a_failed_audit_append_is_a_clear_error(tmp_path):
     log._fd = os.open(log.path, os.O_WRONLY)
     with pytest.raises(audit.AuditError, match="No space left"):
         log.append({"result": "allow"})
+
+
+def test_a_short_audit_write_leaves_no_torn_record(tmp_path):
+    """A file-size limit (a real kernel limit, like a disk that fills mid-write) lets only part
+    of a record out: the append fails and the part is cut back off, so the chain still
+    verifies and the next job continues it."""
+    import resource
+    import signal
+
+    path = tmp_path / "audit.jsonl"
+    log = audit.AuditLog(path, job="j")
+    log.append({"result": "allow", "uri": "before"})
+    size = path.stat().st_size
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size + 40, hard))
+    try:
+        with pytest.raises(audit.AuditError, match="cannot append"):
+            log.append({"result": "allow", "uri": "x" * 200})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    log.close()
+    assert path.stat().st_size == size
+    again = audit.AuditLog(path, job="j2")
+    again.append({"result": "allow", "uri": "after"})
+    again.close()
+    assert audit.verify(path).ok and audit.verify(path).records == 2
+
+
+def test_a_record_torn_by_a_crash_is_set_aside_in_the_chain(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    log = audit.AuditLog(path, job="j")
+    for n in range(3):
+        log.append({"result": "allow", "uri": f"u{n}"})
+    log.close()
+    whole = path.read_bytes()
+    torn = b'{"action": "read", "uri": "s3://hk-bank/pri'
+    path.write_bytes(whole + torn)  # what a kill -9 in the middle of a write leaves
+    resumed = audit.AuditLog(path, job="j2")
+    resumed.append({"result": "allow", "uri": "u3"})
+    resumed.close()
+    checked = audit.verify(path)
+    assert checked.ok, checked.problems
+    assert checked.records == 5  # three, the repair record, and the new one
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert lines[3]["rule"] == "torn-tail" and lines[3]["fragment"] == torn.decode()
+    assert path.read_bytes().startswith(whole)
+
+
+def test_an_audit_log_ending_in_garbage_is_refused_clearly(tmp_path):
+    path = tmp_path / "audit.jsonl"
+    path.write_text('{"seq": 0}\nnot a record\n')
+    with pytest.raises(audit.AuditError, match=r"line 2.*sovtrain audit verify"):
+        audit.AuditLog(path, job="j")
 
 
 def _dead_pid() -> int:

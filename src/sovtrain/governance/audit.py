@@ -13,7 +13,9 @@ output directory.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import getpass
 import hashlib
 import json
@@ -61,8 +63,10 @@ class AuditLog:
         self.fallback = fallback
         self._lock = threading.Lock()  # the MLflow and prefetch threads may touch storage
         self._fd = open_append_nofollow(self.path)
-        self._seq, self._prev = _tail(self.path)
         self._diverted: AuditLog | None = None
+        self._seq, self._prev, torn = _tail(self.path)
+        if torn is not None:
+            self._set_aside(*torn)
 
     @property
     def head(self) -> str:
@@ -84,8 +88,7 @@ class AuditLog:
             record["hash"] = _hash(record)
             line = json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
             try:
-                os.write(self._fd, line.encode("utf-8"))
-                os.fsync(self._fd)
+                _append_whole(self._fd, line.encode("utf-8"))
             except OSError as err:  # e.g. a full disk: no action goes unaudited
                 raise AuditError(
                     f"audit log {self.path}: cannot append ({err.strerror}); the job stops "
@@ -94,6 +97,17 @@ class AuditLog:
             self._seq += 1
             self._prev = record["hash"]
             return record
+
+    def _set_aside(self, offset: int, fragment: bytes) -> None:
+        """A record cut short by a crash is cut off the file, and its bytes are kept in the
+        chain's next record: the log stays verifiable and nothing is silently dropped."""
+        os.ftruncate(self._fd, offset)
+        self.append({
+            "action": "audit-repair", "uri": str(self.path), "result": "allow",
+            "rule": "torn-tail", "fragment": fragment.decode("utf-8", "replace"),
+            "reason": f"a record cut short at byte {offset} (a crash mid-write) was removed "
+                      "from the end of the log; its bytes are kept in `fragment`",
+        })  # fmt: skip
 
     def moved_to(self) -> str | None:
         """Where the file is now, if that is no longer the admitted path (None: unmoved)."""
@@ -135,19 +149,42 @@ def _moved_message(path: Path, moved: str) -> str:
     )
 
 
-def _tail(path: Path) -> tuple[int, str]:
-    """(next seq, last hash) of an existing log, so a resumed job extends the same chain."""
-    if not path.exists():
-        return 0, GENESIS
-    last = None
-    with path.open("rb") as handle:
-        for line in handle:
-            if line.strip():
-                last = line
-    if last is None:
-        return 0, GENESIS
-    record = json.loads(last)
-    return int(record["seq"]) + 1, str(record["hash"])
+def _append_whole(fd: int, data: bytes) -> None:
+    """One record, all or nothing: a short write (a full disk) is cut back off the file."""
+    size = os.fstat(fd).st_size
+    try:
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise
+
+
+def _tail(path: Path) -> tuple[int, str, tuple[int, bytes] | None]:
+    """(next seq, last hash, torn tail) of an existing log, so a resumed job extends the same
+    chain. The torn tail (offset, bytes) is a last record without its newline that does not
+    parse: what a crash in the middle of a write leaves."""
+    data = path.read_bytes() if path.exists() else b""
+    torn = None
+    if data and not data.endswith(b"\n"):
+        start = data.rfind(b"\n") + 1
+        try:
+            json.loads(data[start:])
+        except ValueError:
+            torn, data = (start, data[start:]), data[:start]
+    lines = [line for line in data.splitlines() if line.strip()]
+    if not lines:
+        return 0, GENESIS, torn
+    try:
+        record = json.loads(lines[-1])
+        return int(record["seq"]) + 1, str(record["hash"]), torn
+    except (ValueError, KeyError, TypeError):
+        raise AuditError(
+            f"audit log {path}: its last record (line {len(lines)}) is not a valid record; "
+            f"check it with `sovtrain audit verify {path}` before any job writes to it again"
+        ) from None
 
 
 @dataclass

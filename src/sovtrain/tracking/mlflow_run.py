@@ -96,13 +96,12 @@ class MlflowTracker(NullTracker):
         start_timeout: float | None = None,
         finish_timeout: float | None = None,
         backoff_cap: float | None = None,
+        pinned_store: tuple[str, Path] | None = None,
     ) -> None:
         bound_http_requests()
-        from mlflow.tracking import MlflowClient
-
         self.tracking_uri = tracking_uri
         self.finish_timeout = _knob(finish_timeout, "SOVTRAIN_TRACKING_FINISH_TIMEOUT")
-        self.client = MlflowClient(tracking_uri=tracking_uri)
+        self.client = _client(tracking_uri, pinned_store)
         self.spool, self._spool_lock = _own_spool(spool)
         try:
             backlog = _adopt_backlog(self.spool, tracking_uri)
@@ -127,6 +126,7 @@ class MlflowTracker(NullTracker):
             memory_limit=queue_size,
             backoff_cap=_knob(backoff_cap, "SOVTRAIN_TRACKING_RETRY_MAX"),
             skip_finish_of=self.run_id if opened.continued else None,
+            precheck=getattr(self.client, "check_in_place", None),
         )  # fmt: skip
         self._sender.start()
 
@@ -212,6 +212,13 @@ class MlflowTracker(NullTracker):
         memory, spilled = self._sender.pending()
         spool = Path(os.path.realpath(self.spool))  # a pinned /proc/self/fd/N path, shown real
         target = spool.parent if spool.name == "tracking" else spool / BACKLOG
+        if self._sender.held:
+            log.warning(
+                "%d tracking records (and the run's final status) are kept in %s; once the "
+                "run directory is back in its admitted place run: sovtrain tracking sync %s",
+                memory + spilled, spool / BACKLOG, target,
+            )  # fmt: skip
+            return
         log.warning(
             "MLflow at %s did not take the last tracking records within %.0fs: %d records "
             "(and the run's final status) are kept in %s; when the server is back run: "
@@ -240,6 +247,18 @@ def _own_spool(wanted: Path | None) -> tuple[Path, IO[str] | None]:
                     folder)  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="sovtrain-tracking-"))
     return folder, hold_lock(folder)
+
+
+def _client(tracking_uri: str, pinned_store: tuple[str, Path] | None) -> Any:
+    """The MLflow client; the embedded store of a pinned run directory (real path, pinned
+    path) is opened through the pin, never by its path again."""
+    if pinned_store is not None:
+        from sovtrain.tracking.pinned_store import PinnedStoreClient
+
+        return PinnedStoreClient(tracking_uri, *pinned_store)
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
 
 
 def _adopt_backlog(folder: Path, tracking_uri: str) -> Backlog:

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 Record = dict[str, Any]
-Outcome = Literal["ok", "down", "refused", "error"]
+Outcome = Literal["ok", "down", "refused", "error", "held"]
+
+
+class StoreMoved(Exception):
+    """The tracking store is no longer in the place it was admitted in (held: not sent)."""
+
 
 METRICS_PER_BATCH = 1000  # MLflow's log_batch limit
 _PARAMS_PER_BATCH = 100

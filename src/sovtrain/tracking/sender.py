@@ -18,12 +18,14 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Literal
 
 from sovtrain.tracking.backlog import Backlog
 from sovtrain.tracking.records import (
     Outcome,
     Record,
+    StoreMoved,
     classify,
     forget_snapshot,
     joins,
@@ -50,10 +52,13 @@ class Sender:
         memory_limit: int = 10_000,
         backoff_cap: float = 30.0,
         skip_finish_of: str | None = None,
+        precheck: Callable[[], None] | None = None,
     ) -> None:
         self.client, self.tracking_uri, self.backlog = client, tracking_uri, backlog
         self.attempt, self.memory_limit, self.backoff_cap = attempt, memory_limit, backoff_cap
         self.skip_finish_of = skip_finish_of  # an older attempt's "finish" of the run we continue
+        self.precheck = precheck  # raises StoreMoved when the store may no longer be written
+        self._held = False
         self._memory: deque[Record] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._seq = 0
@@ -93,6 +98,11 @@ class Sender:
     def down(self) -> bool:
         return self._down_since is not None
 
+    @property
+    def held(self) -> bool:
+        """The store moved out from under the run: nothing more is sent, all is kept."""
+        return self._held
+
     def drain(self, timeout: float) -> bool:
         """Wait until everything queued so far was acknowledged (True) or `timeout` passed."""
         deadline = time.monotonic() + timeout
@@ -114,7 +124,9 @@ class Sender:
             self._closing = True
             self._next_try = min(self._next_try, time.monotonic() + 1.0)
             self._cond.notify_all()
-        self._thread.join(timeout=max(0.0, timeout))
+        deadline = time.monotonic() + max(0.0, timeout)
+        while self._thread.is_alive() and not self._held and time.monotonic() < deadline:
+            self._thread.join(timeout=min(0.2, max(0.0, deadline - time.monotonic())))
         with self._cond:
             if self._thread.is_alive() or not self._idle():
                 self._abandoned = True
@@ -169,8 +181,13 @@ class Sender:
 
     def _try(self, batch: list[Record]) -> Outcome:
         try:
+            if self.precheck is not None:
+                self.precheck()
             send(self.client, batch, self.backlog.base)
             return "ok"
+        except StoreMoved as err:
+            self._last_error = err
+            return "held"
         except Exception as err:  # tracking must never kill training
             self._last_error = err
             return classify(err)
@@ -180,6 +197,9 @@ class Sender:
     ) -> None:
         if outcome == "down":
             self._went_down()
+            return
+        if outcome == "held":
+            self._hold()
             return
         if outcome == "error" and self._errors + 1 < _ERROR_ATTEMPTS:
             self._retry_later()
@@ -238,6 +258,20 @@ class Sender:
             self._busy = False
             if not self._abandoned:
                 self._spill()
+            self._cond.notify_all()
+
+    def _hold(self) -> None:
+        """Stop sending for good (the store is not where it was admitted) and keep every
+        record in the backlog, which is pinned in the admitted place."""
+        with self._cond:
+            if not self._held:
+                log.error("%s; tracking records are kept in %s", self._last_error,
+                          self.backlog.shown)  # fmt: skip
+            self._held = True
+            self._down_since = self._down_since or time.monotonic()  # keeps spilling
+            self._next_try = float("inf")
+            self._busy = False
+            self._spill()
             self._cond.notify_all()
 
     def _retry_later(self) -> None:

@@ -178,14 +178,18 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
     if not ctx.is_main or not recipe.tracking.enabled:
         return NullTracker()
     local_out = storage.local_path(recipe.run.output_uri)
-    uri, artifacts = recipe.tracking.uri, None
-    if uri is None:  # embedded store: keep its artifacts inside the run directory too
-        uri = default_tracking_uri(recipe.run.output_uri, local_out)
-        artifacts = str(local_out / "mlartifacts") if local_out is not None else None
+    uri, artifacts, pinned_store = recipe.tracking.uri, None, None
     from sovtrain.tracking import spool_dir
 
-    # pinned: the backlog and file snapshots land where the guard approved, even if the run
-    # directory is swapped for a link later (the descriptor lives as long as the process)
+    # pinned: the backlog, file snapshots and the embedded store land where the guard
+    # approved, even if the run directory is swapped for a link later (the descriptors live
+    # as long as the process)
+    if uri is None:  # embedded store: keep its artifacts inside the run directory too
+        uri = default_tracking_uri(recipe.run.output_uri, local_out)
+        if local_out is not None:
+            run_dir = storage.pin_dir(str(local_out), purpose="tracking")
+            artifacts = f"{run_dir.canonical}/mlartifacts"
+            pinned_store = (run_dir.canonical, run_dir.path)
     spool = storage.pin_dir(str(spool_dir(recipe.run.output_uri)), purpose="tracking")
     return MlflowTracker(
         uri,
@@ -195,6 +199,7 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
         artifact_location=artifacts,
         queue_size=recipe.tracking.queue_size,
         spool=spool.path,  # outage backlog: <run dir>/tracking/
+        pinned_store=pinned_store,
     )
 
 
