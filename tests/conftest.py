@@ -119,3 +119,12 @@ def private_recipe(world, **run) -> Path:
         "uri": str(world["hk"] / "raw" / "*.jsonl"),
     }]  # fmt: skip
     return write_recipe(world["tmp"] / "private.yaml", recipe)
+
+
+@pytest.fixture(scope="session")
+def foreign_base(tmp_path_factory) -> Path:
+    """A small Qwen2 base made with plain transformers (see tests/foreign_base.py), built once
+    per test session; tests copy it if they change it."""
+    from tests import foreign_base as fb
+
+    return fb.build(tmp_path_factory.mktemp("foreign") / "qwen2-base")
