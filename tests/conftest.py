@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -128,3 +129,57 @@ def foreign_base(tmp_path_factory) -> Path:
     from tests import foreign_base as fb
 
     return fb.build(tmp_path_factory.mktemp("foreign") / "qwen2-base")
+
+
+# ---- a governed open-weight base: the foreign base copied into a world, with its model card
+BASE_CARD_ID = "tiny-qwen2-base"
+
+
+def copy_base(world, foreign_base: Path, region: str = "hk") -> Path:
+    base = world[region] / "bases" / "tiny-qwen2"
+    shutil.copytree(foreign_base, base)
+    return base
+
+
+def weight_files(base: Path) -> list[Path]:
+    return sorted(base.glob("model-*.safetensors"))
+
+
+def weights_block(base: Path) -> dict:
+    from typer.testing import CliRunner
+
+    from sovtrain.cards_cli import cards_app
+
+    result = CliRunner().invoke(cards_app, ["model-digests", str(base)])
+    assert result.exit_code == 0, result.output
+    return yaml.safe_load(result.stdout)["weights"]
+
+
+def write_base_card(world, base: Path, approved: bool = True, **fields) -> Path:
+    card = {
+        "kind": "model",
+        "id": BASE_CARD_ID,
+        "version": "1",
+        "title": "Tiny Qwen2 test base",
+        "owner": "tests",
+        "source": {
+            "host": "example.org",
+            "repository": "tests/tiny-qwen2",
+            "acquired": "2026-11-02",
+            "acquired_by": "the test suite",
+        },
+        "license": "LicenseRef-Tiny-Test",
+        "license_name": "Tiny Test Licence",
+        "license_url": "https://example.org/tiny-licence",
+        "weights": weights_block(base),
+        "residency": {"home_region": "hk", "storage_regions": ["hk"], "processing_regions": ["hk"]},
+        "intended_uses": ["tests"],
+        **fields,
+    }
+    path = world["cards"] / f"{BASE_CARD_ID}.yaml"
+    path.write_text(yaml.safe_dump(card, sort_keys=False))
+    if approved:
+        from sovtrain.governance.cards import approve
+
+        approve(path, "Model Reviewer", dt.date.today())
+    return path

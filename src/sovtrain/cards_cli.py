@@ -1,4 +1,5 @@
-"""`sovtrain cards ...`: validate, approve and report on the data cards.
+"""`sovtrain cards ...`: validate, approve and report on the data and model cards, and write
+a model card's weight digests.
 
 Kept apart from `sovtrain.cli` so the compliance commands stay small and import nothing heavy
 (no torch): a reviewer runs them on a laptop. Errors are `SovtrainError`s, which `cli.main`
@@ -14,12 +15,19 @@ from typing import Annotated
 
 import typer
 
-from sovtrain.governance.cards import CardCheck, CardError, approve, card_files, check_cards
+from sovtrain.governance.cards import (
+    CardCheck,
+    CardError,
+    all_card_files,
+    approve,
+    check_cards,
+)
 from sovtrain.governance.policy import Policy, cards_dir, load_policy
 from sovtrain.governance.report import policy_problems, render, report_for_dir
 
 cards_app = typer.Typer(
-    help="Validate, approve and report on data cards (data_cards/, or $SOVTRAIN_CARDS_DIR).",
+    help="Validate, approve and report on data and model cards (data_cards/, or "
+    "$SOVTRAIN_CARDS_DIR).",
     no_args_is_help=True,
 )
 
@@ -52,7 +60,7 @@ def _expand(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(card_files(path))
+            files.extend(all_card_files(path))
         elif path.name != "residency.yaml":
             files.append(path)
     return files
@@ -77,12 +85,15 @@ def cards_validate(
     """
     files = _expand(paths or [cards_dir()])
     if not files:
-        raise CardError(f"no data cards found in {', '.join(map(str, paths or [cards_dir()]))}")
+        raise CardError(f"no cards found in {', '.join(map(str, paths or [cards_dir()]))}")
     checks = _with_policy(check_cards(files), _policy_if_present())
     today = dt.date.today()
     for check in checks:
         if not check.problems and check.loaded is not None:
             review = check.loaded.review_problem(today) or "approved"
+            placeholders = getattr(check.loaded.card, "placeholders", [])
+            if placeholders:  # valid, but neither approvable nor admissible yet
+                review += f"; {len(placeholders)} PLACEHOLDER weight digest(s): not usable"
             typer.echo(
                 f"ok   {check.path}  {check.loaded.card.ref}  "
                 f"digest={check.loaded.digest[:12]}  review: {review}"
@@ -119,7 +130,7 @@ def cards_approve(
     if not reviewer.strip():
         raise CardError("--reviewer must name who reviewed the card")
     root = cards_dir()
-    by_id = {path.stem: path for path in card_files(root)}
+    by_id = {path.stem: path for path in all_card_files(root)}
     path = by_id.get(card_id)
     if path is None:
         known = ", ".join(sorted(by_id)) or "none"
@@ -176,3 +187,42 @@ def cards_report(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {output} ({fmt.value}, {len(text):,} characters)", err=True)
+
+
+@cards_app.command("model-digests")
+def cards_model_digests(
+    directory: Annotated[Path, typer.Argument(help="The base model's directory (an HF download).")],
+    uri: Annotated[
+        str | None,
+        typer.Option(
+            "--uri",
+            help="weights.uri to print (default: DIRECTORY, resolved): the location "
+            "model.init_from will name, when it differs from where DIRECTORY is mounted here.",
+        ),
+    ] = None,
+) -> None:
+    """Print a model card's `weights:` block for DIRECTORY: path, size and sha256 of every
+    file at its top level (hidden files left out), ready to paste into the card.
+
+    Files are streamed in 8 MiB chunks and the digests cached in $SOVTRAIN_CACHE, so the
+    first admission of the base on this machine does not hash it again. Progress goes to
+    stderr, the YAML block to stdout.
+    """
+    import yaml
+
+    from sovtrain.governance.base_weights import digest_files, directory_files
+
+    root = directory.expanduser().resolve()
+    names = directory_files(root)
+    if not names:
+        raise CardError(f"{root}: no files to list in a model card")
+    total = sum((root / n).stat().st_size for n in names)
+    typer.echo(f"hashing {len(names)} file(s), {total / 1e9:.2f} GB in {root}", err=True)
+    digests = digest_files(str(root), [(n, None) for n in names])
+    failed = [d for d in digests if d.sha256 is None]
+    if failed:
+        raise CardError(f"{root / failed[0].path}: {failed[0].error or 'could not be hashed'}")
+    files = [{"path": d.path, "size": d.size, "sha256": d.sha256} for d in digests]
+    block = {"weights": {"uri": uri or str(root), "files": files}}
+    typer.echo(f"# sha256 of every file in {root}, {dt.date.today().isoformat()}")
+    typer.echo(yaml.safe_dump(block, sort_keys=False).rstrip())

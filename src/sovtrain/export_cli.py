@@ -49,6 +49,16 @@ def guard_export(recipe: Any, out: str, cluster: str, job: str) -> Any:
     return guard
 
 
+def _echo_weights_digest(result: Any) -> None:
+    """The one line a reviewer checks: the weights file's sha256, or for shards the digest
+    of their sha256sum listing (`sha256sum model-*.safetensors | sha256sum`)."""
+    names = result.weights_files
+    if len(names) == 1:
+        typer.echo(f"sha256({names[0]}) = {result.weights_sha256}")
+    elif names:
+        typer.echo(f"sha256(sha256sum model-*.safetensors) = {result.weights_sha256}")
+
+
 def export_command(
     source: Annotated[str, typer.Argument(help="A run directory or a checkpoint directory.")],
     out: Annotated[str, typer.Argument(help="New output directory or storage URI.")],
@@ -56,6 +66,20 @@ def export_command(
     adapter_only: Annotated[
         bool, typer.Option(help="LoRA runs: write the peft adapter instead of merged weights.")
     ] = False,
+    dtype: Annotated[
+        str,
+        typer.Option(
+            help="Dtype of the written weights: bf16, fp32, or auto (bf16 if the run trained "
+            "in bf16, else fp32). config.json's dtype says the same."
+        ),
+    ] = "auto",
+    max_shard_size: Annotated[
+        str,
+        typer.Option(
+            help="Largest safetensors file, e.g. 5GB, 500MB, 200KB; bigger models are "
+            "written as shards with model.safetensors.index.json."
+        ),
+    ] = "5GB",
     cluster: ClusterOpt = "",
     register: Annotated[
         str,
@@ -68,21 +92,24 @@ def export_command(
     """Export a verified checkpoint as safetensors + tokenizer + model card (README.md)."""
     from sovtrain.errors import SovtrainError
     from sovtrain.export.hf import export_hf, run_recipe_of
+    from sovtrain.export.weights_out import export_dtype, parse_size
 
     if format != "hf":
         raise SovtrainError(f"--format: only 'hf' is supported, got {format!r}")
+    parse_size(max_shard_size)  # bad options fail before admission and reading weights
+    export_dtype(dtype, "fp32")
     recipe = run_recipe_of(source)
     guard = guard_export(recipe, out, cluster or default_cluster(), f"{recipe.run.name}/export")
-    result = export_hf(source, out, merge_lora=not adapter_only)
+    result = export_hf(
+        source, out, merge_lora=not adapter_only, dtype=dtype, max_shard_size=max_shard_size
+    )
     typer.echo(
         f"exported step {result.step} ({result.kind}, {result.params:,} parameters, "
-        f"weights from {result.weights_from}) to {result.out_uri}"
+        f"{result.dtype}, weights from {result.weights_from}) to {result.out_uri}"
     )
     for name in result.files:
         typer.echo(f"  {name:<32} {result.sha256[name]}")
-    weights = result.weights_file
-    if weights in result.sha256:
-        typer.echo(f"sha256({weights}) = {result.sha256[weights]}")
+    _echo_weights_digest(result)
     if register:
         from sovtrain.export.registry import register_export
         from sovtrain.governance.lineage import compliance_tags

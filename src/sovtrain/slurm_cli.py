@@ -28,7 +28,10 @@ SweepOpt = Annotated[
     typer.Option(help="Job array over values: --sweep train.optimizer.lr=1e-4,3e-4."),
 ]
 TemplateOpt = Annotated[
-    str | None, typer.Option(help="pretrain or finetune (default: from model.init_from).")
+    str | None,
+    typer.Option(
+        help="pretrain or finetune (default: finetune when the recipe has a finetune section)."
+    ),
 ]
 
 

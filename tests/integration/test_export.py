@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -270,12 +271,14 @@ def test_residency_guard_refuses_exports_outside_the_allowed_regions(run, tmp, h
 
 @pytest.mark.slow
 def test_bf16_export_takes_the_fp32_master_weights(tmp, run):
+    """--dtype fp32 writes the masters exactly; the default for a bf16 run is bf16, which is
+    their rounding: the very weights the run's forward passes used."""
     from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
     from safetensors.torch import load_file
 
     bf16 = _train(tmp, "tiny-bf16", precision="bf16")
-    result = export_hf(str(bf16), str(tmp / "hf-bf16"))
-    assert result.weights_from == "fp32-master"
+    result = export_hf(str(bf16), str(tmp / "hf-bf16"), dtype="fp32")
+    assert result.weights_from == "fp32-master" and result.dtype == "float32"
     weights = load_file(str(tmp / "hf-bf16" / "model.safetensors"))
     masters = get_fp32_state_dict_from_zero_checkpoint(str(bf16 / "checkpoints"), "step_00000004")
     module = _module_weights(bf16 / "checkpoints" / "step_00000004")
@@ -284,6 +287,45 @@ def test_bf16_export_takes_the_fp32_master_weights(tmp, run):
         assert torch.equal(tensor, masters[name]), name
         assert torch.equal(tensor.bfloat16(), module[name]), name  # bf16 copies round from them
     assert any(not torch.equal(t, t.bfloat16().float()) for t in weights.values())
+    default = export_hf(str(bf16), str(tmp / "hf-bf16-default"))
+    assert default.dtype == "bfloat16"
+    for name, tensor in load_file(str(tmp / "hf-bf16-default" / "model.safetensors")).items():
+        assert torch.equal(tensor, module[name]), name
+    config = json.loads((tmp / "hf-bf16-default" / "config.json").read_text())
+    assert config["dtype"] == config["torch_dtype"] == "bfloat16"
+
+
+@pytest.mark.slow
+def test_sharded_export_has_an_index_and_the_unsharded_logits(run, exported, tmp):
+    from transformers import AutoModelForCausalLM
+
+    out = tmp / "hf-sharded"
+    result = export_hf(str(run), str(out), max_shard_size="200KB")
+    shards = [f for f in result.files if f.startswith("model-")]
+    assert len(shards) > 1 and "model.safetensors" not in result.files
+    assert result.weights_files == shards
+    index = json.loads((out / "model.safetensors.index.json").read_text())
+    assert set(index["weight_map"].values()) == set(shards)
+    assert "lm_head.weight" not in index["weight_map"]  # tied: stored once, as transformers does
+    listing = "".join(f"{result.sha256[s]}  {s}\n" for s in shards)
+    assert result.weights_sha256 == hashlib.sha256(listing.encode()).hexdigest()
+    sharded = AutoModelForCausalLM.from_pretrained(str(out), local_files_only=True)
+    whole = AutoModelForCausalLM.from_pretrained(str(exported[0]), local_files_only=True)
+    assert torch.equal(_logits(sharded), _logits(whole))
+
+
+@pytest.mark.slow
+def test_dtype_flag_writes_that_dtype_and_says_so_in_config(run, exported, tmp):
+    from safetensors.torch import load_file
+
+    fp32 = json.loads((exported[0] / "config.json").read_text())
+    assert exported[1].dtype == fp32["dtype"] == fp32["torch_dtype"] == "float32"  # fp32 run
+    result = export_hf(str(run), str(tmp / "hf-as-bf16"), dtype="bf16")
+    config = json.loads((tmp / "hf-as-bf16" / "config.json").read_text())
+    assert result.dtype == config["dtype"] == config["torch_dtype"] == "bfloat16"
+    reference = load_file(str(exported[0] / "model.safetensors"))
+    for name, tensor in load_file(str(tmp / "hf-as-bf16" / "model.safetensors")).items():
+        assert tensor.dtype == torch.bfloat16 and torch.equal(tensor, reference[name].bfloat16())
 
 
 # ----------------------------------------------------------------------------- LoRA

@@ -1,8 +1,14 @@
 """`sovtrain data prepare`: corpus -> tokenizer -> packed shards, incrementally.
 
+The tokenizer is a byte-level BPE trained on the corpus, or, when the recipe starts from a
+base (`model.init_from`, pre-training or fine-tuning), the base's own tokenizer unchanged:
+its ids are what the base's embeddings mean, so documents are tokenized with it and ended
+with its EOS, and it is copied next to the shards as is.
+
 The output is keyed by a digest of everything that determines it (data and tokenizer
-sections, seq_len, seed, format version). Re-running with the same key finds a verified
-manifest and does nothing, so `train` can call this unconditionally.
+sections or the base tokenizer's digest, seq_len, seed, format version). Re-running with the
+same key finds a verified manifest and does nothing, so `train` can call this
+unconditionally.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from sovtrain import storage
 from sovtrain.data import fertility, shards, synth, tokenizer
 from sovtrain.data.clean import Cleaner, batched, cleaning_digest
 from sovtrain.data.reference_text import REFERENCE_TEXT
-from sovtrain.data.sources import expand, read_source
+from sovtrain.data.sources import check_card_domains, read_source, source_files
 from sovtrain.data.spool import Spool
 from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, Recipe, SourceSection
@@ -47,8 +53,13 @@ class PreparedData:
     reused: bool
 
 
-def prepare_key(recipe: Recipe) -> str:
-    """Digest of every input that changes the prepared bytes."""
+def prepare_key(recipe: Recipe, base_tokenizer: str | None = None) -> str:
+    """Digest of every input that changes the prepared bytes; `base_tokenizer` is the base
+    tokenizer's digest (`tokenizer.base_digest`) when the recipe has `model.init_from`, in
+    place of the tokenizer section it does not use."""
+    tokenizer_material = (
+        {"base": base_tokenizer} if base_tokenizer else recipe.tokenizer.model_dump(mode="json")
+    )
     material = {
         "format": FORMAT_VERSION,
         "generator": synth.GENERATOR_VERSION,
@@ -56,7 +67,7 @@ def prepare_key(recipe: Recipe) -> str:
         "seq_len": recipe.train.seq_len,
         "data": recipe.data.model_dump(mode="json", exclude={"prepared_uri", "workers"}),
         "inputs": _input_fingerprints(recipe),
-        "tokenizer": recipe.tokenizer.model_dump(mode="json"),
+        "tokenizer": tokenizer_material,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
@@ -64,7 +75,7 @@ def prepare_key(recipe: Recipe) -> str:
 def _input_fingerprints(recipe: Recipe) -> dict[str, list[str]]:
     """Size + modification time / ETag of every input file: an edited input means a rebuild."""
     return {
-        source.name: [storage.fingerprint(uri, purpose="raw-data") for uri in expand(source.uri)]
+        source.name: [storage.fingerprint(uri, purpose="raw-data") for uri in source_files(source)]
         for source in recipe.data.sources
         if isinstance(source, FilesSource)
     }
@@ -75,20 +86,37 @@ def prepared_locations(recipe: Recipe) -> tuple[str, str]:
     return storage.join(base, "tokenizer"), storage.join(base, "shards")
 
 
+@dataclass(frozen=True)
+class _Tokenizer:
+    """What packing needs: the `tokenizers` core, the id that ends a document, and where it
+    came from (a base's tokenizer loaded from `base_uri`, or a BPE trained here)."""
+
+    core: Any
+    eos_id: int
+    fast: Any = None  # the base's transformers tokenizer, copied as is
+    base_uri: str | None = None
+
+
 def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     """Build (or reuse) the tokenizer and shards the recipe trains on.
 
     Three streaming passes over a local spool of cleaned documents (see `spool.py`):
-    clean once, sample to train the tokenizer (+ fertility), tokenize and pack.
+    clean once, sample to train the tokenizer (+ fertility) unless the base brings its
+    own, tokenize and pack.
     """
-    if recipe.finetune is not None:  # chat examples on the base model's tokenizer
-        from sovtrain.data.sft import prepare_sft
+    base = None
+    if recipe.model.init_from:
         from sovtrain.model.init import resolve_base
 
-        base = resolve_base(recipe.model.init_from or "", pick_checkpoint=False)
-        return prepare_sft(recipe, base.tokenizer_uri, show_progress)
+        base = resolve_base(recipe.model.init_from, pick_checkpoint=False)
+    if recipe.finetune is not None:  # chat examples on the base model's tokenizer
+        from sovtrain.data.sft import prepare_sft
+
+        assert base is not None  # the schema requires init_from with finetune
+        return prepare_sft(recipe, base.tokenizer_uri, show_progress, base.lineage)
+    check_card_domains(recipe.data.sources)
     tok_uri, shard_uri = prepared_locations(recipe)
-    key = prepare_key(recipe)
+    key = prepare_key(recipe, tokenizer.base_digest(base.tokenizer_uri) if base else None)
     existing = reusable_manifest(shard_uri, key)
     if existing is not None:
         log.info("prepared data at %s is up to date (key %s)", shard_uri, key[:12])
@@ -102,26 +130,25 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         cleaner, source_counts = _clean_into(spool, recipe, show_progress)
         check_corpus(recipe, spool, source_counts)  # before anything is trained or written
         _log_bad_rows(source_counts)
-        log.info("training byte-level BPE (vocab %d) on %d cleaned documents",
-                 recipe.tokenizer.vocab_size, spool.documents)  # fmt: skip
-        bpe = tokenizer.train_bpe(
-            spool.sample_texts(recipe.tokenizer.train_chars),
-            recipe.tokenizer.vocab_size,
-            recipe.tokenizer.special_tokens,
-        )
-        report = _fertility(recipe, bpe, spool)
-        writers = _pack(spool, bpe, recipe, shard_uri, lineage, show_progress)
+        tok = _base_tokenizer(base.tokenizer_uri) if base else _train_tokenizer(recipe, spool)
+        report = {} if base else _fertility(recipe, tok.core, spool)
+        writers = _pack(spool, tok, recipe, shard_uri, lineage, show_progress)
     shard_list = [s for key in sorted(writers) for s in writers[key].close()]
     _check_splits(shard_list, recipe)
-    tok_digest = tokenizer.save_hf(bpe, tok_uri, recipe.tokenizer.special_tokens)
+    if tok.fast is not None:  # the base's, unchanged; derived from the base's data too
+        tok_lineage = tuple(sorted({*lineage, *(base.lineage if base else ())}))
+        tok_digest = tokenizer.copy_base(tok.fast, tok_uri, tok_lineage)
+    else:
+        tok_digest = tokenizer.save_hf(tok.core, tok_uri, recipe.tokenizer.special_tokens)
     manifest = {
         "prepare_key": key,
         "format": FORMAT_VERSION,
         "seq_len": recipe.train.seq_len,
-        "dtype": shards.token_dtype(bpe.get_vocab_size()).str,
-        "vocab_size": bpe.get_vocab_size(),
-        "eos_id": bpe.token_to_id(tokenizer.EOS_TOKEN),
+        "dtype": shards.token_dtype(tok.core.get_vocab_size()).str,
+        "vocab_size": tok.core.get_vocab_size(),
+        "eos_id": tok.eos_id,
         "tokenizer_digest": tok_digest,
+        "base_tokenizer": tok.base_uri,
         "sources": [source.model_dump(mode="json") for source in recipe.data.sources],
         "source_rows": source_counts,
         "cleaning_digest": cleaning_digest(recipe.data.cleaning),
@@ -132,6 +159,28 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     }
     digest = shards.write_manifest(shard_uri, manifest, lineage)
     return PreparedData(tok_uri, shard_uri, manifest, digest, False)
+
+
+def _base_tokenizer(uri: str) -> _Tokenizer:
+    """The base's tokenizer as it is: no training, no added tokens, its own EOS."""
+    fast = tokenizer.load_hf(uri)
+    log.info("tokenizing with the base's tokenizer (%d ids) from %s", len(fast), uri)
+    return _Tokenizer(fast.backend_tokenizer, tokenizer.base_eos_id(fast, uri), fast, uri)
+
+
+def _train_tokenizer(recipe: Recipe, spool: Spool) -> _Tokenizer:
+    """Pass 2: a byte-level BPE on a sample of the cleaned corpus."""
+    log.info("training byte-level BPE (vocab %d) on %d cleaned documents",
+             recipe.tokenizer.vocab_size, spool.documents)  # fmt: skip
+    bpe = tokenizer.train_bpe(
+        spool.sample_texts(recipe.tokenizer.train_chars),
+        recipe.tokenizer.vocab_size,
+        recipe.tokenizer.special_tokens,
+    )
+    eos_id = bpe.token_to_id(tokenizer.EOS_TOKEN)
+    if eos_id is None:
+        raise DataError(f"tokenizer.special_tokens must include {tokenizer.EOS_TOKEN}")
+    return _Tokenizer(bpe, eos_id)
 
 
 def _check_splits(shard_list: list[dict[str, Any]], recipe: Recipe) -> None:
@@ -229,23 +278,24 @@ def _log_bad_rows(counts: dict[str, dict[str, Any]]) -> None:
 
 def _pack(
     spool: Spool,
-    bpe: Any,
+    tok: _Tokenizer,
     recipe: Recipe,
     shard_uri: str,
     lineage: tuple[str, ...],
     show_progress: bool,
 ) -> dict[tuple[str, str], shards.ShardWriter]:
     """Pass 3: tokenize the spool in batches (the Rust tokenizer uses every core) and pack
-    each document, EOS-terminated, into its split x domain/language bucket."""
-    eos_id = bpe.token_to_id(tokenizer.EOS_TOKEN)
-    if eos_id is None:
-        raise DataError(f"tokenizer.special_tokens must include {tokenizer.EOS_TOKEN}")
-    dtype = shards.token_dtype(bpe.get_vocab_size())
+    each document, EOS-terminated, into its split x domain/language bucket.
+
+    Documents are encoded as the tokenizer's own `__call__` would (its post-processor
+    included, so a base that starts documents with BOS gets it); EOS is appended unless
+    the post-processor already ended the document with it."""
+    dtype = shards.token_dtype(tok.core.get_vocab_size())
     writers: dict[tuple[str, str], shards.ShardWriter] = {}
     with _progress(show_progress) as progress:
         task = progress.add_task("tokenizing and packing", total=spool.documents)
         for batch in batched(spool.records(), _BATCH):
-            encodings = bpe.encode_batch([record.text for _, record in batch])
+            encodings = tok.core.encode_batch([record.text for _, record in batch])
             for (split, doc), enc in zip(batch, encodings, strict=True):
                 bucket = f"{doc.domain}/{doc.lang}"
                 if (split, bucket) not in writers:
@@ -253,7 +303,8 @@ def _pack(
                         shard_uri, split, bucket, recipe.train.seq_len, dtype,
                         recipe.data.shard_sequences, lineage,
                     )  # fmt: skip
-                writers[split, bucket].add([*enc.ids, eos_id], doc.source, doc.lang)
+                ids = enc.ids if enc.ids[-1:] == [tok.eos_id] else [*enc.ids, tok.eos_id]
+                writers[split, bucket].add(ids, doc.source, doc.lang)
             progress.advance(task, len(batch))
     return writers
 

@@ -1,7 +1,9 @@
 """`data prepare` for fine-tuning recipes: chat examples -> packed [ids, mask, position] rows.
 
-The tokenizer is the base model's (copied next to the shards with the chat template set), so
-ids mean the same thing the base learned. Held-out examples (by example id) become the
+The tokenizer is the base model's, copied next to the shards unchanged: same ids, same special
+tokens, and its own chat template when it has one (only a base without one gets ours,
+`chat.CHAT_TEMPLATE`), so ids mean what the base learned and eval / export render prompts the
+way training did. Held-out examples (by example id) become the
 `heldout` split for eval loss, and a per-task sample of them is kept as `sft_eval.jsonl`
 (messages + reference answers) for the task metrics of `sovtrain eval`.
 """
@@ -11,22 +13,28 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sovtrain import storage
-from sovtrain.data import shards
-from sovtrain.data.chat import CHANNELS, CHAT_TEMPLATE, RowPacker, encode_chat, validate_messages
-from sovtrain.data.sources import BadRow, expand, json_row
+from sovtrain.data import shards, tokenizer
+from sovtrain.data.chat import (
+    CHANNELS,
+    CHAT_TEMPLATE,
+    IM_END,
+    IM_START,
+    RowPacker,
+    encode_chat,
+    validate_messages,
+)
+from sovtrain.data.sources import BadRow, check_card_domains, expand, json_row
 from sovtrain.data.spool import is_heldout
 from sovtrain.errors import DataError
 from sovtrain.recipe.schema import ChatFilesSource, Recipe, SyntheticChatSource
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: masks from the tokenizer's own template (the base's, or ChatML)
 EVAL_FILE = "sft_eval.jsonl"
 
 
@@ -77,6 +85,8 @@ def read_chat_source(
 
 
 def sft_key(recipe: Recipe, tokenizer_digest: str) -> str:
+    """Digest of every input that changes the chat shards; `tokenizer_digest` is the base
+    tokenizer's (`tokenizer.base_digest`: vocabulary, special tokens and chat template)."""
     material = {
         "format": FORMAT_VERSION,
         "seed": recipe.run.seed,
@@ -94,23 +104,30 @@ def sft_key(recipe: Recipe, tokenizer_digest: str) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def prepare_sft(recipe: Recipe, base_tokenizer_uri: str, show_progress: bool = True):
-    """Build (or reuse) the chat shards and the tokenizer copy with its chat template."""
+def prepare_sft(
+    recipe: Recipe, base_tokenizer_uri: str, show_progress: bool = True,
+    base_lineage: tuple[str, ...] = (),
+):  # fmt: skip
+    """Build (or reuse) the chat shards and the copy of the base tokenizer they use.
+
+    `base_lineage`: the cards the base was trained on; its tokenizer copy derives from them
+    (a run's tokenizer was trained on its data), so its write carries them."""
     from sovtrain.data.prepare import PreparedData, prepared_locations, reusable_manifest
-    from sovtrain.data.tokenizer import tokenizer_digest
 
     assert recipe.finetune is not None
+    check_card_domains(recipe.data.sources)
     tok_uri, shard_uri = prepared_locations(recipe)
-    key = sft_key(recipe, tokenizer_digest(base_tokenizer_uri))
+    key = sft_key(recipe, tokenizer.base_digest(base_tokenizer_uri))
     existing = reusable_manifest(shard_uri, key)
     if existing is not None:
         log.info("prepared chat data at %s is up to date", shard_uri)
         return PreparedData(tok_uri, shard_uri, existing, shards.manifest_digest(shard_uri), True)
     lineage = tuple(sorted({source.card for source in recipe.data.sources}))
-    tokenizer = _copy_tokenizer(base_tokenizer_uri, tok_uri, lineage)
-    pad_id = tokenizer.token_to_id("<|pad|>")
-    pad_id = tokenizer.token_to_id("<|endoftext|>") if pad_id is None else pad_id
-    dtype = shards.token_dtype(tokenizer.get_vocab_size())
+    fast, tok_digest = _copy_tokenizer(base_tokenizer_uri, tok_uri,
+                                       tuple(sorted({*lineage, *base_lineage})))  # fmt: skip
+    pad_id = _pad_id(fast)
+    vocab_size = fast.backend_tokenizer.get_vocab_size()
+    dtype = shards.token_dtype(vocab_size)
     slots = _Slots(shard_uri, recipe, pad_id, dtype, lineage)
     eval_rows: list[dict[str, Any]] = []
     per_task: dict[str, int] = {}
@@ -120,7 +137,7 @@ def prepare_sft(recipe: Recipe, base_tokenizer_uri: str, show_progress: bool = T
             if heldout and per_task.get(record.task, 0) < recipe.finetune.eval_examples:
                 per_task[record.task] = per_task.get(record.task, 0) + 1
                 eval_rows.append(record.__dict__)
-            ids, mask = encode_chat(tokenizer, record.messages)
+            ids, mask = _encode(fast, record)
             slots.add("heldout" if heldout else "train", record, ids, mask)
     writers, truncated = slots.close()
     storage.write_text_atomic(
@@ -134,9 +151,10 @@ def prepare_sft(recipe: Recipe, base_tokenizer_uri: str, show_progress: bool = T
         "seq_len": recipe.train.seq_len,
         "channels": CHANNELS,
         "dtype": dtype.str,
-        "vocab_size": tokenizer.get_vocab_size(),
+        "vocab_size": vocab_size,
         "pad_id": pad_id,
-        "tokenizer_digest": tokenizer_digest(tok_uri),
+        "tokenizer_digest": tok_digest,
+        "chat_template": "base" if fast.chat_template != CHAT_TEMPLATE else "chatml",
         "sources": [source.model_dump(mode="json") for source in recipe.data.sources],
         "truncated_examples": truncated,
         "shards": [s for slot in sorted(writers) for s in writers[slot].close()],
@@ -195,19 +213,35 @@ class _Slots:
         return self.writers, truncated
 
 
-def _copy_tokenizer(base_uri: str, tok_uri: str, lineage: tuple[str, ...]):
-    """The base tokenizer, saved with our chat template; returns its `tokenizers` core."""
-    from sovtrain.data.tokenizer import load_hf
+def _copy_tokenizer(base_uri: str, tok_uri: str, lineage: tuple[str, ...]) -> tuple[Any, str]:
+    """The base tokenizer, saved next to the shards with its own chat template, or with ours
+    when it has none (then it needs our turn markers as special tokens, or every turn would
+    be spelled out in ordinary sub-word pieces). Returns it and its tokenizer.json digest."""
+    fast = tokenizer.load_hf(base_uri)
+    if not fast.chat_template:
+        for token in (IM_START, IM_END):
+            if fast.convert_tokens_to_ids(token) in (None, fast.unk_token_id):
+                raise DataError(
+                    f"the base tokenizer at {base_uri} has no chat template and no {token} "
+                    "special token, which our chat format (ChatML) needs: use a base with a "
+                    "chat template, or pre-train with tokenizer.special_tokens including it"
+                )
+    return fast, tokenizer.copy_base(fast, tok_uri, lineage, chat_template=CHAT_TEMPLATE)
 
-    fast = load_hf(base_uri)
-    for token in ("<|im_start|>", "<|im_end|>"):
-        if fast.convert_tokens_to_ids(token) in (None, fast.unk_token_id):
-            raise DataError(
-                f"the base tokenizer at {base_uri} has no {token} special token, which the "
-                "chat format needs: pre-train with tokenizer.special_tokens including it"
-            )
-    fast.chat_template = CHAT_TEMPLATE
-    with tempfile.TemporaryDirectory() as tmp:
-        fast.save_pretrained(tmp)
-        storage.put_dir(Path(tmp), tok_uri, purpose="tokenizer", lineage=lineage)
-    return fast.backend_tokenizer
+
+def _pad_id(fast: Any) -> int:
+    """Padding only fills a row's tail (never trained, never attended across), so any real
+    id works: the tokenizer's pad token, else its EOS, else 0."""
+    for candidate in (fast.pad_token_id, fast.eos_token_id):
+        if candidate is not None:
+            return int(candidate)
+    return 0
+
+
+def _encode(fast: Any, record: ChatRecord) -> tuple[list[int], list[int]]:
+    """encode_chat, with a failing template named by the example it failed on."""
+    try:
+        return encode_chat(fast, record.messages)
+    except DataError as err:
+        raise DataError(f"data.sources {record.source!r} example {record.example_id}: {err}"
+                        ) from None  # fmt: skip

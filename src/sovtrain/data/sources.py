@@ -2,9 +2,11 @@
 
 Files are opened only through `sovtrain.storage` (so residency guards see every read) and
 parsed here: JSON lines, Parquet (streamed by row group, so large files never sit in memory)
-or plain text (one document per blank-line-separated block). `datasets` gets the records
-through `IterableDataset.from_generator`, which keeps its map/filter/streaming tools
-available without letting it open files behind the storage layer's back.
+or plain text (one document per blank-line-separated block). `hf-dataset` sources are
+directories that `datasets` reads itself (`hf_dataset.py`), reached through
+`storage.local_dir`, so the guard decides that read too. `datasets` gets the records through
+`IterableDataset.from_generator`, which keeps its map/filter/streaming tools available without
+letting it open files behind the storage layer's back.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sovtrain.data import synth
 from sovtrain.data.clean import Record
 from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, SourceSection, SyntheticSource
+from sovtrain.recipe.sources import HfDatasetSource
 
 log = logging.getLogger(__name__)
 NEWLINE = b"\n"
@@ -46,36 +49,79 @@ def read_source(
             counts["rows"] += 1
             yield Record(doc.doc_id, source.name, doc.domain, doc.text)
         return
-    yield from _read_files(source, counts)
+    if isinstance(source, HfDatasetSource):
+        from sovtrain.data.hf_dataset import dataset_rows
+
+        yield from _documents(source, dataset_rows(source), counts)
+        return
+    rows = ((uri, f"{source.name}:{posixpath.basename(uri)}", number, row)
+            for uri in expand(source.uri) for number, row in _read_rows(uri, source))  # fmt: skip
+    yield from _documents(source, rows, counts)
 
 
-def _read_files(source: FilesSource, counts: dict[str, Any]) -> Iterator[Record]:
+Row = tuple[str, str, int, "dict[str, Any] | BadRow"]  # (uri, doc id prefix, number, row)
+
+
+def _documents(
+    source: FilesSource, rows: Iterator[Row], counts: dict[str, Any]
+) -> Iterator[Record]:
+    """Rows -> documents, the same way for every row-shaped source: max_documents, row
+    filters, text_field and `on_bad_rows`, each counted per source."""
     if len(source.filters) > 1:
         counts.setdefault("filtered_by", [0] * len(source.filters))
     kept = 0
-    for uri in expand(source.uri):
-        for number, row in _read_rows(uri, source):
-            if source.max_documents is not None and kept >= source.max_documents:
-                return
-            counts["rows"] += 1
-            text: str | BadRow
-            if isinstance(row, BadRow):
-                text = row
-            elif _dropped(row, source, counts):
-                continue
-            else:
-                text = _text(row, source.text_field, uri, _location(source, number))
-            if isinstance(text, BadRow):
-                _bad_row(text, source, counts)
-                continue
-            kept += 1
-            yield Record(f"{source.name}:{posixpath.basename(uri)}:{number}", source.name,
-                         source.domain, text)  # fmt: skip
+    for uri, prefix, number, row in rows:
+        if source.max_documents is not None and kept >= source.max_documents:
+            return
+        counts["rows"] += 1
+        text: str | BadRow
+        if isinstance(row, BadRow):
+            text = row
+        elif _dropped(row, source, counts):
+            continue
+        else:
+            text = _text(row, source.text_field, uri, _location(source, number))
+        if isinstance(text, BadRow):
+            _bad_row(text, source, counts)
+            continue
+        kept += 1
+        yield Record(f"{prefix}:{number}", source.name, source.domain, text)
 
 
 def _location(source: FilesSource, number: int) -> str:
-    unit = {"jsonl": "line", "parquet": "row", "text": "block"}[source.format]
+    unit = {"jsonl": "line", "text": "block"}.get(source.format, "row")
     return f"{unit} {number + 1}"
+
+
+def source_files(source: SourceSection) -> list[str]:
+    """Every file a source reads (its change detector): none for generated sources."""
+    if isinstance(source, HfDatasetSource):
+        from sovtrain.data.hf_dataset import dataset_files
+
+        return dataset_files(source)
+    if isinstance(source, FilesSource):
+        return expand(source.uri)
+    return []
+
+
+def check_card_domains(sources: list[Any]) -> None:
+    """A source's domain must be its data card's: the card is what governance reviewed, so a
+    recipe cannot relabel a dataset. Cards that do not load are left to admission, which
+    names them (and `data prepare` run outside admission has no cards to compare)."""
+    from sovtrain.governance.cards import CardError, load_card
+    from sovtrain.governance.policy import cards_dir
+
+    for source in sources:
+        path = cards_dir() / f"{source.card}.yaml"
+        try:
+            card = load_card(path).card
+        except CardError:
+            continue
+        if card.domain != source.domain:
+            raise DataError(
+                f"data.sources {source.name!r}: domain {source.domain!r}, but its data card "
+                f"{source.card!r} ({path}) says domain {card.domain!r}: make them agree"
+            )
 
 
 def _dropped(row: dict[str, Any], source: FilesSource, counts: dict[str, Any]) -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from sovtrain import storage
-from sovtrain.data.chat import render_chat
+from sovtrain.data.chat import stop_token_ids
 from sovtrain.data.loader import PackedDataset
 from sovtrain.eval import metrics
 from sovtrain.model.build import build_model
@@ -93,8 +93,9 @@ def _loss(model: torch.nn.Module, rows: torch.Tensor, channels: int) -> tuple[fl
 @torch.no_grad()
 def task_metrics(model: torch.nn.Module, tokenizer: Any, examples: list[dict],
                  result: EvalResult) -> None:  # fmt: skip
-    """Greedy answers to held-out instructions, scored by task, per domain x language."""
-    stop = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    """Greedy answers to held-out instructions, scored by task, per domain x language.
+    Answers stop at the template's end-of-turn marker (or EOS), whichever base it is."""
+    stop = stop_token_ids(tokenizer)
     scored: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for example in examples:
         answer = generate(model, tokenizer, example["messages"][:-1], stop)
@@ -116,11 +117,13 @@ def task_metrics(model: torch.nn.Module, tokenizer: Any, examples: list[dict],
         result.add(name, domain, lang, sum(values) / len(values), len(values))
 
 
-def generate(model: torch.nn.Module, tokenizer: Any, messages: list[dict], stop: int,
+def generate(model: torch.nn.Module, tokenizer: Any, messages: list[dict], stop: list[int],
              max_new_tokens: int = MAX_NEW_TOKENS) -> str:  # fmt: skip
-    prompt = render_chat(messages, add_generation_prompt=True)
+    """Greedy answer; the prompt is rendered by the tokenizer's own chat template (the one
+    saved with the prepared data), so eval asks exactly the way training taught."""
+    prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False)])
-    pad = tokenizer.pad_token_id or stop
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (stop or [0])[0]
     out = model.generate(input_ids=ids, max_new_tokens=max_new_tokens, do_sample=False,
                          eos_token_id=stop, pad_token_id=pad)  # fmt: skip
     return tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()

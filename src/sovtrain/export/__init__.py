@@ -1,7 +1,8 @@
 """Export trained checkpoints as Hugging Face model directories, with a generated model card.
 
 `export_hf` consolidates a DeepSpeed checkpoint offline (no engine, no GPU), writes
-safetensors + tokenizer + generation config + README.md, and uploads through
+safetensors (bf16 or fp32, sharded with an index above `max_shard_size`) + tokenizer +
+generation config + README.md, and uploads through
 `sovtrain.storage` so residency guards see the destination and the data lineage.
 """
 

@@ -4,7 +4,13 @@ Why no DeepSpeed engine: exporting happens on a login node or a laptop, without 
 process group. For ZeRO 0-2 the model states file holds full module weights; those are exact
 for fp32 training, but with bf16/fp16 they are rounded copies, so then (and for ZeRO-3,
 which shards the weights) the fp32 master weights are rebuilt from the optimizer shards with
-DeepSpeed's offline `zero_to_fp32` helpers.
+DeepSpeed's offline `zero_to_fp32` helpers; the export dtype is chosen after that (see
+`sovtrain.export.weights_out`: bf16 for bf16 runs, fp32 otherwise, or `--dtype`).
+
+A run from an open-weight base keeps what makes it that base: `build_config` gives the
+base's config (model_type and keys, plus the recipe's allowed overrides), and the tokenizer
+shipped is the one next to the prepared shards, the base's own with its chat template.
+Weights larger than `--max-shard-size` are written as shards with an index.
 
 Every byte read and written goes through `sovtrain.storage` with purpose "export" and the
 data lineage of the run (its cards, plus its base model's), so an active residency guard
@@ -16,26 +22,44 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from sovtrain import storage
 from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.export.lora import (
+    LoraSettings,
+    adapter_state,
+    has_lora,
+    lora_settings,
+    merge_lora_weights,
+    plain_key,
+    write_adapter,
+)
+from sovtrain.export.tokenizer_out import apply_config_ids, export_tokenizer, generation_ids
+from sovtrain.export.weights_out import (
+    DEFAULT_MAX_SHARD_SIZE,
+    build_loaded_model,
+    export_dtype,
+    parse_size,
+    weights_digest,
+    weights_files,
+    write_model,
+)
 from sovtrain.hashing import sha256_file
 from sovtrain.model.weights import consolidate
 from sovtrain.recipe.load import LoadedRecipe, load_recipe
 
+__all__ = [  # the LoRA and model helpers stay importable from here, where they used to live
+    "ExportResult", "ExportSource", "LoraSettings", "adapter_state", "build_loaded_model",
+    "export_hf", "has_lora", "lora_settings", "merge_lora_weights", "plain_key",
+    "resolve_source", "run_recipe_of",
+]  # fmt: skip
 log = logging.getLogger(__name__)
 _PURPOSE = "export"
 STATE = "sovtrain_state.json"
-_PEFT_PREFIX = "base_model.model."
-_LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<which>[AB])\.(?:(?P<adapter>[^.]+)\.)?weight$")
-_UNSUPPORTED_PEFT = ("lora_embedding_", "lora_magnitude_vector", "modules_to_save")
 
 
 @dataclass(frozen=True)
@@ -51,10 +75,22 @@ class ExportResult:
     weights_from: str  # "fp32-master" (optimizer shards) or "module" (model states file)
     lineage: tuple[str, ...] = ()
     mlflow_run_id: str | None = None  # the training run the weights came from
+    dtype: str = "float32"  # of the tensors written (config.json's dtype / torch_dtype)
 
     @property
     def weights_file(self) -> str:
+        """The single weights file (an unsharded export's, or the adapter's)."""
         return "adapter_model.safetensors" if self.kind == "adapter" else "model.safetensors"
+
+    @property
+    def weights_files(self) -> list[str]:
+        """Every file holding weights: one, or the shards in order."""
+        return weights_files(self.files, self.kind)
+
+    @property
+    def weights_sha256(self) -> str:
+        """One digest for the weights, sharded or not (see `weights_out.weights_digest`)."""
+        return weights_digest(self.weights_files, self.sha256)
 
 
 @dataclass(frozen=True)
@@ -67,19 +103,6 @@ class ExportSource:
     manifest: dict[str, Any]
     manifest_digest: str
     lineage: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    """What merging needs from the adapter config: rank, alpha and the scaling rule."""
-
-    r: int
-    alpha: float
-    use_rslora: bool = False
-
-    @property
-    def scale(self) -> float:
-        return self.alpha / (self.r**0.5 if self.use_rslora else self.r)
 
 
 # --------------------------------------------------------------------------- source
@@ -156,163 +179,6 @@ def _run_recipe(run_uri: str) -> LoadedRecipe:
         return load_recipe(path)
 
 
-# --------------------------------------------------------------------------- LoRA
-def has_lora(state: dict[str, Any]) -> bool:
-    return any(".lora_A." in k or ".lora_B." in k for k in state)
-
-
-def lora_settings(recipe: Any | None, adapter_config: dict[str, Any] | None) -> LoraSettings:
-    """From an adapter_config-like dict (peft names: r, lora_alpha, use_rslora), else the
-    recipe's `finetune.lora`; merging without alpha/r would silently rescale the update."""
-    if adapter_config:
-        return LoraSettings(
-            r=int(adapter_config["r"]),
-            alpha=float(adapter_config.get("lora_alpha", adapter_config.get("alpha", 8))),
-            use_rslora=bool(adapter_config.get("use_rslora", False)),
-        )
-    lora = getattr(getattr(recipe, "finetune", None), "lora", None)
-    if lora is None:
-        raise SovtrainError(
-            "the checkpoint holds LoRA adapters but neither the recipe "
-            "(finetune.lora) nor an adapter config gives r and alpha"
-        )
-    return LoraSettings(r=lora.r, alpha=lora.alpha)
-
-
-def _check_supported(state: dict[str, Any]) -> None:
-    odd = sorted(k for k in state if any(part in k for part in _UNSUPPORTED_PEFT))
-    if odd:
-        raise SovtrainError(f"unsupported peft weights for export: {odd[:3]} (plain LoRA only)")
-
-
-def plain_key(key: str) -> str:
-    """transformers name of a peft-wrapped weight: no wrapper prefix, no `.base_layer`."""
-    return key.removeprefix(_PEFT_PREFIX).replace(".base_layer.", ".")
-
-
-def _lora_pairs(state: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """module path -> (A key, B key) for every adapted module."""
-    found: dict[str, dict[str, str]] = {}
-    for key in state:
-        match = _LORA_KEY.match(key)
-        if match:
-            found.setdefault(match["module"], {})[match["which"]] = key
-    missing = sorted(m for m, ab in found.items() if set(ab) != {"A", "B"})
-    if missing:
-        raise SovtrainError(f"LoRA weights without their A/B pair: {missing[:3]}")
-    return {module: (ab["A"], ab["B"]) for module, ab in found.items()}
-
-
-def merge_lora_weights(state: dict[str, Any], settings: LoraSettings) -> dict[str, Any]:
-    """Plain transformers weights with every adapter folded in: W + scale * (B @ A)."""
-    _check_supported(state)
-    pairs = _lora_pairs(state)
-    merged: dict[str, Any] = {}
-    for key, value in state.items():
-        if not _LORA_KEY.match(key):
-            merged[plain_key(key)] = value
-    for module, (a_key, b_key) in pairs.items():
-        a, b = state[a_key].float(), state[b_key].float()
-        if a.shape[0] != settings.r:
-            raise SovtrainError(
-                f"{a_key}: rank {a.shape[0]} but the adapter config says r={settings.r}"
-            )
-        base = next(
-            (k for k in (f"{module}.base_layer.weight", f"{module}.weight") if k in state), None
-        )
-        if base is None:
-            raise SovtrainError(f"LoRA module {module} has no base weight in the checkpoint")
-        merged[plain_key(base)] = state[base].float() + settings.scale * (b @ a)
-    return merged
-
-
-def adapter_state(state: dict[str, Any]) -> dict[str, Any]:
-    """The adapters alone, keyed as peft saves them (no adapter name in the key)."""
-    _check_supported(state)
-    out: dict[str, Any] = {}
-    for module, (a_key, b_key) in _lora_pairs(state).items():
-        prefixed = module if module.startswith(_PEFT_PREFIX) else _PEFT_PREFIX + module
-        out[f"{prefixed}.lora_A.weight"] = state[a_key].float().contiguous()
-        out[f"{prefixed}.lora_B.weight"] = state[b_key].float().contiguous()
-    return out
-
-
-def _write_adapter(
-    state: dict[str, Any], settings: LoraSettings, base: str | None, out: Path
-) -> int:
-    from peft import LoraConfig
-    from safetensors.torch import save_file
-
-    adapters = adapter_state(state)
-    targets = sorted({module.rsplit(".", 1)[-1] for module in _lora_pairs(state)})
-    config = LoraConfig(
-        r=settings.r,
-        lora_alpha=settings.alpha,
-        use_rslora=settings.use_rslora,
-        target_modules=targets,
-        lora_dropout=0.0,
-        task_type="CAUSAL_LM",
-        base_model_name_or_path=base,
-    )
-    config.save_pretrained(str(out))
-    save_file(adapters, str(out / "adapter_model.safetensors"), metadata={"format": "pt"})
-    return sum(t.numel() for t in adapters.values())
-
-
-# --------------------------------------------------------------------------- model
-def build_loaded_model(model_section: Any, vocab_size: int, state: dict[str, Any]) -> Any:
-    """The recipe's transformers model holding exactly `state` (strict: every weight)."""
-    from transformers import AutoModelForCausalLM
-    from transformers.initialization import no_init_weights
-
-    from sovtrain.model.build import build_config
-
-    config = build_config(model_section, vocab_size)
-    with no_init_weights():  # no random init: every weight is about to be replaced
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    expected = set(model.state_dict())
-    tied = bool(getattr(config, "tie_word_embeddings", False))
-    missing = sorted(k for k in expected - set(state) if not (tied and k == "lm_head.weight"))
-    unexpected = sorted(set(state) - expected)
-    if missing or unexpected:
-        raise CheckpointError(
-            f"checkpoint does not match the recipe's model: missing "
-            f"{missing[:3]}, unexpected {unexpected[:3]}"
-        )
-    try:
-        model.load_state_dict(state, strict=False, assign=True)
-    except RuntimeError as err:  # shape mismatches
-        raise CheckpointError(f"checkpoint does not match the recipe's model: {err}") from None
-    if tied:
-        model.tie_weights()
-    return model.eval()
-
-
-def _token_ids(tokenizer: Any) -> dict[str, Any]:
-    """bos/eos/pad for config and generation; <|im_end|> also stops chat generation."""
-    eos = [tokenizer.eos_token_id]
-    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    if isinstance(im_end, int) and im_end != tokenizer.unk_token_id and im_end not in eos:
-        eos.append(im_end)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos[0]
-    return {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": eos, "pad_token_id": pad}
-
-
-def _export_tokenizer(tok_uri: str, out: Path, scratch: Path, lineage: tuple[str, ...]) -> Any:
-    """Copy the run's tokenizer, giving it the ChatML template training used if it has none."""
-    from transformers import AutoTokenizer
-
-    from sovtrain.data.chat import CHAT_TEMPLATE, IM_END, IM_START
-
-    raw = scratch / "tokenizer"
-    storage.get_dir(tok_uri, raw, purpose=_PURPOSE, lineage=lineage)
-    tokenizer = AutoTokenizer.from_pretrained(str(raw))
-    if not tokenizer.chat_template and {IM_START, IM_END} <= set(tokenizer.get_vocab()):
-        tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(str(out))
-    return tokenizer
-
-
 # --------------------------------------------------------------------------- export
 def export_hf(
     source: str,
@@ -321,18 +187,20 @@ def export_hf(
     merge_lora: bool = True,
     eval_table: list[dict[str, Any]] | None = None,
     adapter_config: dict[str, Any] | None = None,
+    dtype: str | None = None,
+    max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
 ) -> ExportResult:
     """Export `source` (run or checkpoint directory) to `out_uri` as a transformers model.
 
     LoRA checkpoints are merged into plain weights by default; `merge_lora=False` writes the
-    adapter alone in peft format (adapter_model.safetensors + adapter_config.json).
+    adapter alone in peft format (adapter_model.safetensors + adapter_config.json). `dtype`
+    is "bf16", "fp32" or None/"auto" (the run's precision decides); weights over
+    `max_shard_size` ("5GB", "500MB", bytes) are sharded with an index.
     """
-    from transformers import GenerationConfig
-
-    from sovtrain.export.model_card import render_model_card, training_compute
-
+    shard_bytes = parse_size(max_shard_size)  # bad options fail before any weight is read
     src = resolve_source(source)
     recipe = src.loaded.recipe
+    torch_dtype = export_dtype(dtype, recipe.train.precision)
     if storage.listdir(out_uri, purpose=_PURPOSE):
         raise SovtrainError(f"{out_uri} is not empty: export into a new directory")
     with (
@@ -347,39 +215,20 @@ def export_hf(
             step_dir, recipe.train.precision, recipe.deepspeed.zero_stage
         )
         tok_uri = storage.join(recipe.data.prepared_uri, "tokenizer")
-        tokenizer = _export_tokenizer(tok_uri, out, scratch, src.lineage)
-        lora = has_lora(weights)
-        if lora and not merge_lora:
-            settings = lora_settings(recipe, adapter_config)
+        tokenizer = export_tokenizer(tok_uri, out, scratch, src.lineage)
+        if has_lora(weights) and not merge_lora:
             kind = "adapter"
-            params = _write_adapter(weights, settings, recipe.model.init_from, out)
+            settings = lora_settings(recipe, adapter_config)
+            params = write_adapter(weights, settings, recipe.model.init_from, out, torch_dtype)
         else:
-            kind = "merged" if lora else "full"
-            if lora:
+            kind = "merged" if has_lora(weights) else "full"
+            if kind == "merged":
                 weights = merge_lora_weights(weights, lora_settings(recipe, adapter_config))
-            ids = _token_ids(tokenizer)
             model = build_loaded_model(recipe.model, src.manifest["vocab_size"], weights)
-            for name, value in ids.items():
-                setattr(model.config, name, value[0] if name == "eos_token_id" else value)
-            model.generation_config = GenerationConfig(**ids)
-            model.save_pretrained(str(out))
-            params = sum(p.numel() for p in model.parameters())
+            del weights  # the model holds the only reference: the cast below is in place
+            params = _write_full(model, tokenizer, out, torch_dtype, shard_bytes)
         step = int(train_state.get("step", 0))
-        if eval_table is None:
-            eval_table = _run_eval_table(src.run_uri, step)
-        card = render_model_card(
-            recipe,
-            params=params,
-            step=step,
-            tokens_seen=int(train_state.get("tokens_seen", 0)),
-            lineage=src.lineage,
-            manifest=src.manifest,
-            manifest_digest=src.manifest_digest,
-            eval_table=eval_table,
-            compute=training_compute(recipe, src.run_uri, train_state),
-            kind=kind,
-            weights_from=weights_from,
-        )
+        card = _model_card(src, train_state, params, kind, weights_from, eval_table)
         (out / "README.md").write_text(card, encoding="utf-8")
         files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
         digests = {rel: sha256_file(out / rel) for rel in files}
@@ -387,6 +236,48 @@ def export_hf(
     log.info("exported %s (step %d, %s) to %s", src.step_uri, step, kind, out_uri)
     out_uri = storage.canonical_uri(out_uri)
     run_id = train_state.get("mlflow_run_id")
+    dtype_name = str(torch_dtype).removeprefix("torch.")
     return ExportResult(
-        out_uri, files, digests, params, step, kind, weights_from, src.lineage, run_id
+        out_uri, files, digests, params, step, kind, weights_from, src.lineage, run_id,
+        dtype_name,
+    )  # fmt: skip
+
+
+def _write_full(model: Any, tokenizer: Any, out: Path, dtype: Any, max_shard_size: int) -> int:
+    """Plain (or merged) weights with config and generation config ids from the tokenizer;
+    returns the parameter count."""
+    from transformers import GenerationConfig
+
+    apply_config_ids(model.config, tokenizer)
+    model.generation_config = GenerationConfig(**generation_ids(tokenizer, model.config))
+    write_model(model, out, dtype, max_shard_size)
+    return sum(p.numel() for p in model.parameters())
+
+
+def _model_card(
+    src: ExportSource,
+    train_state: dict[str, Any],
+    params: int,
+    kind: str,
+    weights_from: str,
+    eval_table: list[dict[str, Any]] | None,
+) -> str:
+    """README.md: the model card, with the eval rows of this very step when there are."""
+    from sovtrain.export.model_card import render_model_card, training_compute
+
+    step = int(train_state.get("step", 0))
+    if eval_table is None:
+        eval_table = _run_eval_table(src.run_uri, step)
+    return render_model_card(
+        src.loaded.recipe,
+        params=params,
+        step=step,
+        tokens_seen=int(train_state.get("tokens_seen", 0)),
+        lineage=src.lineage,
+        manifest=src.manifest,
+        manifest_digest=src.manifest_digest,
+        eval_table=eval_table,
+        compute=training_compute(src.loaded.recipe, src.run_uri, train_state),
+        kind=kind,
+        weights_from=weights_from,
     )

@@ -6,6 +6,11 @@ be the ones the run actually used. They come from the shard manifest, the data c
 the residency policy at export time; a card that cannot be found is listed as such rather
 than dropped, because a silent gap in lineage is worse than a visible one.
 
+A base model (`model.init_from`) with a model card is listed next to the datasets: card
+id@version, licence, source and the sha256 of each weight file the card pins (admission
+refused the run unless the files matched them). The licence of the export then depends on
+both: one licence across base and data is stated, several are `other`.
+
 The YAML front matter follows the Hugging Face model card fields (license, language, tags,
 base_model, datasets) and adds a `sovtrain:` block with the digests, for tools.
 """
@@ -77,9 +82,56 @@ def _languages(manifest: dict[str, Any], cards: dict[str, Any]) -> list[str]:
     return sorted(seen, key=lambda lang: (order.get(lang, len(order)), lang))
 
 
-def _license(cards: dict[str, Any]) -> str:
-    licenses = sorted({c.card.license for c in cards.values() if c is not None})
-    return licenses[0].lower() if len(licenses) == 1 else "other"
+def _license(cards: dict[str, Any], base: Any = None) -> str:
+    licenses = {c.card.license for c in cards.values() if c is not None}
+    licenses |= {base.card.license} if base is not None else set()
+    return sorted(licenses)[0].lower() if len(licenses) == 1 else "other"
+
+
+def _base_card(init_from: str | None) -> Any:
+    """The base's model card (LoadedCard) when one claims `init_from`, else None."""
+    if not init_from:
+        return None
+    from sovtrain.errors import SovtrainError
+    from sovtrain.governance.model_cards import find_model_card
+    from sovtrain.governance.policy import cards_dir
+
+    try:
+        return find_model_card(cards_dir(), init_from)
+    except SovtrainError as err:  # an unreadable location: say so, do not fail the export
+        log.warning("model card: base %s: %s", init_from, str(err).splitlines()[0])
+        return None
+
+
+def _base_entry(base: Any) -> dict[str, Any]:
+    card = base.card
+    return {
+        "card": card.ref,
+        "content_digest": base.digest,
+        "license": card.license,
+        "license_name": card.license_name,
+        "license_url": card.license_url,
+        "source": card.source.summary(),
+        "uri": card.weights.uri,
+        "weights_sha256": {f.path: f.sha256 for f in card.weights.files},
+    }
+
+
+def _base_lines(init_from: str, base: Any) -> list[str]:
+    if base is None:
+        return ["## Base model", "", f"`{init_from}` (no model card claims it)", ""]
+    card = base.card
+    lines = [
+        "## Base model",
+        "",
+        f"- model card `{card.ref}` ({card.title}): content digest `{base.digest}`",
+        f"- licence: {card.licence_text}",
+        f"- source: {card.source.summary()}",
+        f"- location: `{card.weights.uri}`",
+        "- weight files (sha256, verified at admission):",
+    ]
+    lines += [f"  - `{f.path}`: `{f.sha256}`" for f in card.weights.files]
+    return [*lines, ""]
 
 
 def _union(values: Iterator[str]) -> list[str]:
@@ -130,13 +182,15 @@ def render_model_card(
     """README.md text: YAML front matter, then summary, data, residency, uses, eval, compute."""
     today = today or dt.date.today()
     cards = _load_cards(sorted(set(lineage)))
-    regions, regions_text = weights_regions(cards, today)
-    found = [c for c in cards.values() if c is not None]
-    arch, config = recipe.model.arch, recipe.model.config
+    base = _base_card(recipe.model.init_from)
+    regions, regions_text = weights_regions(cards | ({base.card.id: base} if base else {}), today)
+    found = [c for c in cards.values() if c is not None] + ([base] if base else [])
+    config = _architecture(recipe, manifest)
+    arch = config.get("model_type", recipe.model.arch)
     context = config.get("max_position_embeddings", recipe.train.seq_len)
     domains = _union(s.domain for s in recipe.data.sources)
     front: dict[str, Any] = {
-        "license": _license(cards),
+        "license": _license(cards, base),
         "language": _languages(manifest, cards),
         "library_name": "peft" if kind == "adapter" else "transformers",
         "pipeline_tag": "text-generation",
@@ -151,7 +205,7 @@ def render_model_card(
         ),
     }
     if recipe.model.init_from:
-        front["base_model"] = recipe.model.init_from
+        front["base_model"] = base.card.source.repository if base else recipe.model.init_from
     front["datasets"] = [c.card.ref if c is not None else i for i, c in cards.items()]
     front["sovtrain"] = {
         "run": recipe.run.name,
@@ -162,6 +216,8 @@ def render_model_card(
         "datasets": [_dataset_entry(i, c) for i, c in cards.items()],
         "weights_storage_regions": regions,
     }
+    if base is not None:
+        front["sovtrain"]["base"] = _base_entry(base)
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
     what = {
         "full": "a causal language model",
@@ -181,7 +237,9 @@ def render_model_card(
     ]
     if recipe.model.init_from:
         lines.append(f"- base model: `{recipe.model.init_from}`")
-    lines += ["", "## Training data", "", f"Shard manifest digest: `{manifest_digest}`", ""]
+    lines.append("")
+    lines += _base_lines(recipe.model.init_from, base) if recipe.model.init_from else []
+    lines += ["## Training data", "", f"Shard manifest digest: `{manifest_digest}`", ""]
     for card_id, loaded in cards.items():
         if loaded is None:
             lines.append(f"- `{card_id}`: card not found")
@@ -196,8 +254,10 @@ def render_model_card(
         "",
         "## Residency of the weights",
         "",
-        "The weights are derived from every dataset above, so they may be stored only "
-        f"where all of them allow derived artifacts: **{regions_text}**.",
+        "The weights are derived from every dataset above"
+        + (" and from the base model" if base else "")
+        + f", so they may be stored only where all of them allow derived artifacts: "
+        f"**{regions_text}**.",
         "",
     ]
     intended = _union(u for c in found for u in c.card.intended_uses)
@@ -232,6 +292,14 @@ def _compute_lines(compute: dict[str, Any] | None) -> list[str]:
     elif compute.get("wall_hours") is not None:
         out.append(f"- hardware: CPU; wall time {compute['wall_hours'] * 60:.1f} min")
     return out
+
+
+def _architecture(recipe: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The model's config as trained: the base's (with the recipe's overrides) when the run
+    started from one, else the recipe's own `model.config`."""
+    from sovtrain.model.build import build_config
+
+    return build_config(recipe.model, manifest.get("vocab_size")).to_dict()
 
 
 @contextlib.contextmanager

@@ -37,7 +37,9 @@ def version_tags(result: Any, compliance: dict[str, str], init_from: str | None)
         "sovtrain.export.kind": result.kind,
         "sovtrain.export.step": str(result.step),
         "sovtrain.export.weights_from": result.weights_from,
-        "sovtrain.export.weights_sha256": result.sha256.get(result.weights_file, ""),
+        # one file's sha256, or for shards that of their sha256sum listing
+        "sovtrain.export.weights_sha256": result.weights_sha256,
+        "sovtrain.export.dtype": result.dtype,
         "sovtrain.export.base_model": init_from or "",
     }
 

@@ -4,21 +4,27 @@ Runs before `data prepare`, `train` and Slurm submission read a byte. It loads o
 the recipe names, checks each is approved and unchanged, that the compute site's region may
 process it, that each input location is mapped and allowed, and that every output location
 (run directory, prepared data, tracking store) is allowed for artifacts derived from *all*
-inputs. Then `install_guard` keeps enforcing the same rules on every storage call of the job,
-writing each decision to the run's audit log.
+inputs. A Hugging Face base (`model.init_from`) is an input too: its model card must be
+approved and its weight files must be the reviewed ones (bases.py). Then `install_guard`
+keeps enforcing the same rules on every storage call of the job, writing each decision to
+the run's audit log.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sovtrain import storage
 from sovtrain.errors import PolicyRefused
+from sovtrain.governance import bases
 from sovtrain.governance.audit import AuditLog
+from sovtrain.governance.bases import BaseCheck
 from sovtrain.governance.cards import CardError, LoadedCard, load_card
 from sovtrain.governance.policy import Site, cards_dir, load_site
 from sovtrain.governance.residency import (
@@ -36,10 +42,11 @@ log = logging.getLogger(__name__)
 @dataclass
 class Admission:
     site: Site
-    cards: dict[str, LoadedCard]  # by card id, only those the recipe uses
+    cards: dict[str, LoadedCard]  # by card id, only those the recipe uses (base's included)
     decisions: list[Decision] = field(default_factory=list)
     output_regions: list[str] = field(default_factory=list)
     audit: AuditLog | None = None
+    base: BaseCheck | None = None  # model.init_from, when there is one
 
     @property
     def allowed(self) -> bool:
@@ -60,51 +67,77 @@ class Admission:
 
 
 def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admission:
-    """Every admission decision for `recipe` on `cluster` (nothing read, nothing written)."""
+    """Every admission decision for `recipe` on `cluster` (nothing written; a base's weight
+    files are read to check their digests, last, and only when nothing else refused)."""
     today = today or dt.date.today()
     site = load_site(cluster)
     admission = Admission(site=site, cards={})
     compute = site.compute_region
-    base_lineage = _base_lineage(recipe)
+    base = _resolve_base(recipe)
+    base_lineage = tuple(base.lineage) if base is not None else ()
     card_ids = sorted({source.card for source in recipe.data.sources} | set(base_lineage))
     for card_id in card_ids:
         loaded = _card(admission, card_id, compute)
-        if loaded is None:
-            continue
-        ref, digest = loaded.card.ref, loaded.digest
-        problem = loaded.review_problem(today)
-        admission.decisions.append(Decision(
-            ref, digest, str(loaded.path), None, compute, "use", "review", "card-review",
-            problem is None, problem or "approved, unchanged since approval, not expired",
-        ))  # fmt: skip
-        ok, why = may_process(loaded.card, compute, today)
-        admission.decisions.append(Decision(
-            ref, digest, f"cluster:{site.cluster.name}", None, compute, "process", "compute",
-            "processing-region", ok, why,
-        ))  # fmt: skip
+        if loaded is not None:
+            _use_decisions(admission, loaded, today)
     for source in recipe.data.sources:
         if isinstance(source, FilesSource) and source.card in admission.cards:
             _check_location(admission, source.uri, "read", "raw-data", (source.card,), today)
     if recipe.model.init_from:  # the base weights are derived from the base's data
         _check_location(admission, recipe.model.init_from, "read", "base-model",
                         tuple(c for c in base_lineage if c in admission.cards), today)  # fmt: skip
+    if base is not None:
+        _base_card(admission, base, today)
     lineage = tuple(admission.cards)
     for uri, purpose in _outputs(recipe):
         _check_location(admission, uri, "write", purpose, lineage, today)
+    if admission.base is not None and admission.base.loaded is not None:
+        decisions, files = bases.verify_weights(site, admission.base, admission.allowed)
+        admission.decisions += decisions
+        admission.base = dataclasses.replace(admission.base, files=files)
     admission.output_regions = output_regions(
         [c.card for c in admission.cards.values()], list(site.policy.regions), today
     )
     return admission
 
 
-def _base_lineage(recipe: Recipe) -> tuple[str, ...]:
-    """Cards the `model.init_from` base was trained on (read from its shard manifest):
-    a fine-tuned model inherits the residency of its base's data."""
+def _use_decisions(admission: Admission, loaded: LoadedCard, today: dt.date) -> None:
+    """A card's own checks: approved and unchanged, and processable in this compute region."""
+    ref, digest, site = loaded.card.ref, loaded.digest, admission.site
+    compute = site.compute_region
+    problem = loaded.review_problem(today)
+    admission.decisions.append(Decision(
+        ref, digest, str(loaded.path), None, compute, "use", "review", "card-review",
+        problem is None, problem or "approved, unchanged since approval, not expired",
+    ))  # fmt: skip
+    ok, why = may_process(loaded.card, compute, today)
+    admission.decisions.append(Decision(
+        ref, digest, f"cluster:{site.cluster.name}", None, compute, "process", "compute",
+        "processing-region", ok, why,
+    ))  # fmt: skip
+
+
+def _resolve_base(recipe: Recipe) -> Any:
+    """What `model.init_from` is, with the cards a sovtrain base was trained on (read from
+    its shard manifest): a fine-tuned model inherits the residency of its base's data."""
     if not recipe.model.init_from:
-        return ()
+        return None
     from sovtrain.model.init import resolve_base
 
-    return resolve_base(recipe.model.init_from, pick_checkpoint=False).lineage
+    return resolve_base(recipe.model.init_from, pick_checkpoint=False)
+
+
+def _base_card(admission: Admission, base: Any, today: dt.date) -> None:
+    """The base's model card joins the job's cards: reviewed, processable here, stored where
+    it allows, and everything the job writes is derived from it (its derived regions)."""
+    check, refusals = bases.find_card(admission.site, base, cards_dir())
+    admission.base = check
+    admission.decisions += refusals
+    if check.loaded is None:
+        return
+    admission.cards[check.loaded.card.id] = check.loaded
+    _use_decisions(admission, check.loaded, today)
+    _check_location(admission, base.uri, "read", bases.PURPOSE, (check.loaded.card.id,), today)
 
 
 def _card(admission: Admission, card_id: str, compute: str) -> LoadedCard | None:

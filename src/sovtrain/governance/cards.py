@@ -5,6 +5,9 @@ so a misspelt `residency` field cannot silently widen what is allowed). Approval
 in the card's own `review:` block together with the *content digest* the reviewer saw: sha256
 of the file's bytes with the `review:` block cut out. Any later edit outside that block (a
 region added, a comment changed) changes the digest and blocks use until re-approved.
+
+Model cards (`kind: model`, see `model_cards.py`) share the directory, the digest and the
+review block; `card_files` lists data cards only, `all_card_files` both kinds.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sovtrain.errors import SovtrainError
 from sovtrain.recipe.load import format_validation_error
+from sovtrain.recipe.sources import Domain
 from sovtrain.yamlio import parse_mapping
+
+if TYPE_CHECKING:
+    from sovtrain.governance.model_cards import ModelCard
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 _REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
@@ -33,6 +40,8 @@ _SPDX_RE = re.compile(
     r"(?: (?:AND|OR|WITH) (?:LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9.+-]+))*$"
 )
 _REVIEW_BLOCK_RE = re.compile(r"^review:.*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
+# A model card says so on a top-level line of its own; data cards have no `kind`.
+_MODEL_KIND_RE = re.compile(r"""^kind:[ \t]*["']?model["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 Sensitivity = Literal["public", "internal", "confidential", "restricted"]
 SENSITIVITY_ORDER: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "restricted")
@@ -40,6 +49,19 @@ SENSITIVITY_ORDER: tuple[Sensitivity, ...] = ("public", "internal", "confidentia
 
 class CardError(SovtrainError):
     """A card is missing, malformed or fails validation; the message names file and field."""
+
+
+def bcp47_tags(values: list[str]) -> list[str]:
+    for value in values:
+        if not _BCP47_RE.match(value):
+            raise ValueError(f"{value!r} is not a BCP-47 tag like en, zh-Hant-HK, zh-Hans-CN")
+    return values
+
+
+def spdx_licence(value: str) -> str:
+    if not _SPDX_RE.match(value):
+        raise ValueError("expected an SPDX identifier or expression (or LicenseRef-...)")
+    return value
 
 
 class _Strict(BaseModel):
@@ -166,7 +188,7 @@ class DataCard(_Strict):
     title: str
     owner: str
     languages: list[str] = Field(min_length=1)
-    domain: Literal["finance", "logistics"]
+    domain: Domain  # any lowercase name: healthcare, insurance, ports ...
     license: str
     provenance: Provenance
     collection: Collection
@@ -189,20 +211,8 @@ class DataCard(_Strict):
             raise ValueError("must be lowercase letters, digits and '-' (2-64 chars)")
         return value
 
-    @field_validator("languages")
-    @classmethod
-    def _bcp47(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not _BCP47_RE.match(value):
-                raise ValueError(f"{value!r} is not a BCP-47 tag like en, zh-Hant-HK, zh-Hans-CN")
-        return values
-
-    @field_validator("license")
-    @classmethod
-    def _spdx(cls, value: str) -> str:
-        if not _SPDX_RE.match(value):
-            raise ValueError("expected an SPDX identifier or expression (or LicenseRef-...)")
-        return value
+    _bcp47 = field_validator("languages")(lambda cls, v: bcp47_tags(v))
+    _spdx = field_validator("license")(lambda cls, v: spdx_licence(v))
 
     @property
     def ref(self) -> str:
@@ -211,7 +221,7 @@ class DataCard(_Strict):
 
 @dataclass(frozen=True)
 class LoadedCard:
-    card: DataCard
+    card: DataCard | ModelCard
     path: Path
     digest: str  # content digest: the file's bytes without its review block
 
@@ -245,29 +255,77 @@ def content_digest(text: str) -> str:
     return hashlib.sha256(_REVIEW_BLOCK_RE.sub("", text).encode()).hexdigest()
 
 
-def load_card(path: Path) -> LoadedCard:
-    """Parse and validate one card file; CardError names the file and the field."""
+def _read_card(path: Path, what: str = "card") -> str:
     if not path.is_file():
-        raise CardError(f"{path}: data card not found")
+        raise CardError(f"{path}: {what} not found")
     try:
-        text = path.read_text(encoding="utf-8")  # read once: the digest covers these bytes
+        return path.read_text(encoding="utf-8")  # read once: the digest covers these bytes
     except (OSError, UnicodeDecodeError) as err:
-        raise CardError(f"{path}: cannot read the data card: {err}") from None
+        raise CardError(f"{path}: cannot read the {what}: {err}") from None
+
+
+def is_model_card_text(text: str) -> bool:
+    return _MODEL_KIND_RE.search(text) is not None
+
+
+def load_card(path: Path) -> LoadedCard:
+    """Parse and validate one *data* card file; CardError names the file and the field.
+
+    A model card is refused here: a data source naming a base's card would otherwise be
+    checked against the wrong schema, with a confusing list of unknown fields.
+    """
+    text = _read_card(path, "data card")
+    if is_model_card_text(text):
+        raise CardError(f"{path}: is a model card (kind: model), not a data card")
+    return parse_data_card(text, path)
+
+
+def parse_data_card(text: str, path: Path) -> LoadedCard:
     raw = parse_mapping(text, path, "data card", CardError)
     try:
         card = DataCard.model_validate(raw)
     except ValidationError as err:
         raise CardError(format_validation_error(err, path, "data card")) from None
-    if path.stem != card.id:
-        raise CardError(f"{path}: id: must match the file name ({path.stem!r}, got {card.id!r})")
+    check_file_name(path, card.id)
     return LoadedCard(card=card, path=path, digest=content_digest(text))
 
 
-def card_files(root: Path) -> list[Path]:
-    """Card files under `root` (the policy file and hidden files are not cards)."""
+def check_file_name(path: Path, card_id: str) -> None:
+    if path.stem != card_id:
+        raise CardError(f"{path}: id: must match the file name ({path.stem!r}, got {card_id!r})")
+
+
+def load_any_card(path: Path) -> LoadedCard:
+    """A data card or a model card, by the file's `kind:` line."""
+    text = _read_card(path)
+    if not is_model_card_text(text):
+        return parse_data_card(text, path)
+    from sovtrain.governance.model_cards import parse_model_card  # it imports this module
+
+    return parse_model_card(text, path)
+
+
+def all_card_files(root: Path) -> list[Path]:
+    """Card files of both kinds under `root` (the policy file and hidden files are not cards)."""
     return sorted(
         p for p in root.glob("*.yaml") if p.name != "residency.yaml" and not p.name.startswith(".")
     )
+
+
+def _is_model_card_file(path: Path) -> bool:
+    try:
+        return is_model_card_text(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return False  # unreadable: listed as a data card, whose loader names the problem
+
+
+def card_files(root: Path) -> list[Path]:
+    """Data card files under `root` (model cards are listed by `model_card_files`)."""
+    return [p for p in all_card_files(root) if not _is_model_card_file(p)]
+
+
+def model_card_files(root: Path) -> list[Path]:
+    return [p for p in all_card_files(root) if _is_model_card_file(p)]
 
 
 def check_cards(paths: list[Path]) -> list[CardCheck]:
@@ -276,7 +334,7 @@ def check_cards(paths: list[Path]) -> list[CardCheck]:
     seen: dict[str, Path] = {}
     for path in paths:
         try:
-            loaded = load_card(path)
+            loaded = load_any_card(path)
         except CardError as err:
             checks.append(CardCheck(path, None, [ln.strip() for ln in str(err).splitlines()]))
             continue
@@ -305,9 +363,15 @@ def approve(
     """Record an approval of the card's current content in its `review:` block.
 
     The card must validate first: approving a card that cannot be read would approve
-    nothing a tool can check.
+    nothing a tool can check. For the same reason a model card whose weight digests are
+    still placeholders is refused: its approval would pin no weights.
     """
-    load_card(path)
+    placeholders = getattr(load_any_card(path).card, "placeholders", [])
+    if placeholders:
+        raise CardError(
+            f"{path}: weights.files: {len(placeholders)} sha256 placeholder(s) (first "
+            f"{placeholders[0]}): fill them with `sovtrain cards model-digests DIR` first"
+        )
     text = path.read_text(encoding="utf-8")
     body = _REVIEW_BLOCK_RE.sub("", text).rstrip("\n") + "\n"
     review = Review(
@@ -324,7 +388,7 @@ def approve(
         allow_unicode=True,
     )
     path.write_text(body + block, encoding="utf-8")
-    approved = load_card(path)
+    approved = load_any_card(path)
     if approved.digest != review.approved_digest:  # a bug, not a user error: say so loudly
         raise RuntimeError(f"{path}: approval digest mismatch after writing the review block")
     return approved

@@ -12,16 +12,27 @@ Rules, as named in refusals and the audit log:
     derived-storage-region   a derived artifact (shards, checkpoints, models) would be stored
                              in a region the card's derived_storage_regions do not allow
     mapped-location          the storage location is in no region (default deny)
+
+A model card (a base model) has the same residency and transfers fields and goes through the
+same functions: its storage_regions govern where the base's files are, its
+derived_storage_regions where models fine-tuned from it may be stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from sovtrain.governance.cards import DataCard, Transfer
 
-RAW_PURPOSES = frozenset({"raw-data"})
+if TYPE_CHECKING:
+    from sovtrain.governance.model_cards import ModelCard
+
+    Card = DataCard | ModelCard
+
+# The input itself, not something made from it: raw data, and a base's own weights files.
+RAW_PURPOSES = frozenset({"raw-data", "base-weights"})
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,7 @@ class Decision:
         )
 
 
-def live_transfer(card: DataCard, region: str, purpose: str, today: dt.date) -> Transfer | None:
+def live_transfer(card: Card, region: str, purpose: str, today: dt.date) -> Transfer | None:
     """A non-expired transfer entry that lets `purpose` ("storage"/"processing") happen in
     `region`."""
     for transfer in card.transfers:
@@ -64,7 +75,7 @@ def live_transfer(card: DataCard, region: str, purpose: str, today: dt.date) -> 
     return None
 
 
-def may_process(card: DataCard, region: str, today: dt.date) -> tuple[bool, str]:
+def may_process(card: Card, region: str, today: dt.date) -> tuple[bool, str]:
     if region in card.residency.processing_regions:
         return True, f"{region} is in processing_regions"
     transfer = live_transfer(card, region, "processing", today)
@@ -76,7 +87,7 @@ def may_process(card: DataCard, region: str, today: dt.date) -> tuple[bool, str]
     )
 
 
-def may_store(card: DataCard, region: str, derived: bool, today: dt.date) -> tuple[bool, str]:
+def may_store(card: Card, region: str, derived: bool, today: dt.date) -> tuple[bool, str]:
     """Raw data: storage_regions or a live storage transfer. Derived artifacts (shards,
     checkpoints, models): derived_regions only; a transfer covers the data, not what is
     made from it, unless the card lists the region in derived_storage_regions."""
@@ -93,7 +104,7 @@ def may_store(card: DataCard, region: str, derived: bool, today: dt.date) -> tup
     )
 
 
-def permissions(card: DataCard, region: str, today: dt.date) -> dict[str, bool]:
+def permissions(card: Card, region: str, today: dt.date) -> dict[str, bool]:
     """The dataset x region matrix cell: store / process / derived."""
     return {
         "store": may_store(card, region, False, today)[0],
@@ -102,7 +113,7 @@ def permissions(card: DataCard, region: str, today: dt.date) -> dict[str, bool]:
     }
 
 
-def output_regions(cards: list[DataCard], regions: list[str], today: dt.date) -> list[str]:
+def output_regions(cards: list[Card], regions: list[str], today: dt.date) -> list[str]:
     """Where an artifact derived from all `cards` may be stored: the strictest intersection."""
     return [r for r in regions if all(may_store(c, r, True, today)[0] for c in cards)]
 
@@ -117,7 +128,7 @@ def _regions(regions: list[str]) -> str:
     return "[" + ", ".join(regions) + "]"
 
 
-def _expired_note(card: DataCard, region: str, purpose: str, today: dt.date) -> str:
+def _expired_note(card: Card, region: str, purpose: str, today: dt.date) -> str:
     expired = [
         t
         for t in card.transfers

@@ -19,7 +19,6 @@ import yaml
 
 from sovtrain import storage
 from sovtrain.errors import CheckpointError, SovtrainError
-from sovtrain.model.weights import consolidate
 
 _PURPOSE = "base-model"
 
@@ -92,40 +91,17 @@ def _from_run(run_dir: str, checkpoint: str | None, kind: str, uri: str) -> Base
     return BaseModel(kind, uri, checkpoint, tokenizer, lineage, recipe)  # type: ignore[arg-type]
 
 
-def base_state_dict(base: BaseModel, exact: bool = True) -> dict[str, torch.Tensor]:
-    """The base's weights as a plain state dict (module names of the transformers model);
-    `exact`: fp32 masters of a bf16/fp16 base (see `consolidate`)."""
-    if base.weights_uri is None:
-        raise ValueError(f"{base.uri}: resolved without picking a checkpoint")
-    with storage.local_dir(base.weights_uri, purpose=_PURPOSE, lineage=base.lineage) as local:
-        if base.kind == "hf":
-            from transformers import AutoModelForCausalLM
-
-            return AutoModelForCausalLM.from_pretrained(str(local)).state_dict()
-        recipe = base.recipe  # run and checkpoint kinds always carry theirs
-        precision, zero_stage = recipe.train.precision, recipe.deepspeed.zero_stage
-        return consolidate(local, precision, zero_stage, exact)[0]
-
-
 def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
-    """Strict load with a clear error: vocabulary or shape mismatches name the tensor."""
-    own = model.state_dict()
-    tied = getattr(model.config, "tie_word_embeddings", False)
-    missing = [k for k in own if k not in state and not (tied and k == "lm_head.weight")]
-    unexpected = [k for k in state if k not in own]
-    wrong = [(k, tuple(state[k].shape), tuple(v.shape)) for k, v in own.items()
-             if k in state and tuple(state[k].shape) != tuple(v.shape)]  # fmt: skip
-    if missing or unexpected or wrong:
-        detail = "; ".join(
-            [f"missing {missing[:3]}"] * bool(missing)
-            + [f"unexpected {unexpected[:3]}"] * bool(unexpected)
-            + [f"{k}: base {a} vs recipe {b}" for k, a, b in wrong[:3]]
-        )
-        raise SovtrainError(
-            f"model.init_from {where}: the base does not match model.config ({detail}); "
-            "fine-tune with the base's architecture and vocabulary (extend its recipe)"
-        )
-    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()}, strict=False)
+    """Strict load of a full state dict into a built model (eval of a trained run), with
+    the same one-line error as the lean base loader: mismatches name the tensor."""
+    from sovtrain.model.load import mismatch, mismatch_error, slots
+
+    own, aliases = slots(model)
+    detail = mismatch(own, aliases, {k: tuple(v.shape) for k, v in state.items()})
+    if detail:
+        raise mismatch_error(where, detail)
+    dtypes = {k: v.dtype for k, v in model.state_dict().items()}
+    model.load_state_dict({k: v.to(dtypes[k]) for k, v in state.items()}, strict=False)
 
 
 def apply_lora(model: torch.nn.Module, lora: Any) -> torch.nn.Module:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def consolidate(
-    step_dir: Path, precision: str, zero_stage: int, exact: bool = True
+    step_dir: Path, precision: str, zero_stage: int, exact: bool = True, keep_dtype: bool = False
 ) -> tuple[dict[str, Any], str]:
     """Full fp32 weights of a local DeepSpeed checkpoint directory, and where they came from
     ("fp32-master" or "module").
@@ -44,7 +44,8 @@ def consolidate(
     if not files:
         raise CheckpointError(f"{step_dir}: no DeepSpeed model states (mp_rank_*_model_states.pt)")
     module = torch.load(files[0], map_location="cpu", weights_only=False)["module"]
-    return {k: _fp32(v) for k, v in module.items() if v is not None}, "module"
+    cast = (lambda v: v) if keep_dtype else _fp32
+    return {k: cast(v) for k, v in module.items() if v is not None}, "module"
 
 
 def _fp32_masters(step_dir: Path) -> dict[str, Any]:

@@ -43,7 +43,7 @@ class LoadedRecipe:
     digest: str
 
     def resolved_dict(self) -> dict[str, Any]:
-        return self.recipe.model_dump(mode="json")
+        return resolved_dict(self.recipe)
 
     def resolved_yaml(self) -> str:
         return yaml.safe_dump(self.resolved_dict(), sort_keys=False, allow_unicode=True)
@@ -63,9 +63,17 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> LoadedR
     return LoadedRecipe(recipe=recipe, path=path, digest=recipe_digest(recipe))
 
 
+def resolved_dict(recipe: Recipe) -> dict[str, Any]:
+    """Every field with its default filled in, less what does not apply: with
+    `model.init_from` the base's tokenizer is used, so no `tokenizer:` section is written
+    (reloading the resolved recipe would refuse one next to init_from)."""
+    exclude = {"tokenizer"} if recipe.model.init_from else None
+    return recipe.model_dump(mode="json", exclude=exclude)
+
+
 def recipe_digest(recipe: Recipe) -> str:
     """sha256 of the canonical JSON of the resolved recipe."""
-    canonical = json.dumps(recipe.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(resolved_dict(recipe), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

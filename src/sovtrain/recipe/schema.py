@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from sovtrain.recipe.base import BatchSplitError, Section, printable_uri, require_finite
+from sovtrain.recipe.model import ModelSection
 from sovtrain.recipe.sources import (
     CHAT_KINDS,
     ChatFilesSource,
@@ -29,7 +30,8 @@ from sovtrain.recipe.sources import (
     SyntheticSource,
 )
 
-# The source models live in sources.py; this module stays the one place to import from.
+# The source models live in sources.py, ModelSection in model.py; this module stays the one
+# place to import from.
 __all__ = [
     "CHAT_KINDS",
     "ChatFilesSource",
@@ -80,35 +82,6 @@ class RunSection(Section):
         return value
 
     _printable = field_validator("output_uri")(lambda cls, v: printable_uri(v))
-
-
-class ModelSection(Section):
-    arch: str = Field(description="A transformers model_type, e.g. 'llama' or 'qwen2'.")
-    config: dict[str, Any] = Field(
-        default_factory=dict, description="Keyword arguments for the transformers config."
-    )
-    init_from: str | None = Field(None, description="Checkpoint or HF directory to start from.")
-    attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
-
-    _printable = field_validator("init_from")(lambda cls, v: printable_uri(v))
-    _finite = field_validator("config")(lambda cls, v: require_finite(v))
-
-    @field_validator("arch")
-    @classmethod
-    def _known_arch(cls, value: str) -> str:
-        from transformers import CONFIG_MAPPING
-
-        if value not in CONFIG_MAPPING:
-            raise ValueError(f"unknown transformers model_type {value!r}")
-        return value
-
-    @model_validator(mode="after")
-    def _config_builds(self) -> ModelSection:
-        """Catch bad transformers kwargs at validation time, not minutes into a job."""
-        from sovtrain.model.build import build_config
-
-        build_config(self)
-        return self
 
 
 class TokenizerSection(Section):
@@ -384,8 +357,20 @@ class Recipe(Section):
         return self
 
     @model_validator(mode="after")
+    def _tokenizer_not_with_base(self) -> Recipe:
+        """A base's embeddings are indexed by its own tokenizer's ids: a tokenizer trained
+        here would give the same text other ids, and the base would read noise."""
+        if self.model.init_from and "tokenizer" in self.model_fields_set:
+            raise ValueError(
+                "tokenizer: with model.init_from the base's own tokenizer is used unchanged "
+                "(its ids are what the base learned); remove the tokenizer section"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _vocab_fits_model(self) -> Recipe:
-        model_vocab = self.model.config.get("vocab_size")
+        # with init_from the vocabulary is the base's (checked when its config is built)
+        model_vocab = None if self.model.init_from else self.model.config.get("vocab_size")
         if model_vocab is not None and model_vocab < self.tokenizer.vocab_size:
             raise ValueError(
                 f"model.config.vocab_size ({model_vocab}) is smaller than "

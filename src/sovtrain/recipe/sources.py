@@ -1,4 +1,5 @@
-"""Recipe schema of `data.sources`: generated corpora, files, chat examples, row filters.
+"""Recipe schema of `data.sources`: generated corpora, files, `datasets` directories, chat
+examples, row filters.
 
 Part of the recipe schema (`sovtrain.recipe.schema` re-exports every name); split out so
 each file stays readable. The same rules apply: unknown keys fail, numbers are finite.
@@ -9,11 +10,46 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from sovtrain.recipe.base import Section, printable_uri, require_finite
 
-Domain = Literal["finance", "logistics"]
+DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
+
+
+def _domain_name(value: str) -> str:
+    """Any lowercase name: a domain is whatever the data is about (healthcare, insurance...);
+    it names shard buckets and `data.mixture` keys ('domain/language'), so no '/' or spaces."""
+    if not re.match(DOMAIN_PATTERN, value):
+        raise ValueError(
+            f"domain {value!r}: use lowercase letters, digits and '-', starting with a letter "
+            "(2-32 characters), e.g. healthcare"
+        )
+    return value
+
+
+Domain = Annotated[
+    str, AfterValidator(_domain_name), Field(json_schema_extra={"pattern": DOMAIN_PATTERN})
+]
+
+
+def _generated_corpus(source: str, domain: str, corpus: str | None) -> None:
+    """A synthetic source generates text, so its domain needs a generator (finance,
+    logistics); a corpus named explicitly must produce documents of the source's domain,
+    since the documents are bucketed by the corpus's domain."""
+    from sovtrain.data.synth import CORPORA
+
+    name = corpus or domain
+    if name not in CORPORA:
+        domains = sorted({c.domain for c in CORPORA.values()})
+        raise ValueError(
+            f"source {source!r}: no generated corpus for domain {domain!r} (kind synthetic "
+            f"has {', '.join(domains)}; corpora {', '.join(sorted(CORPORA))}): read your "
+            f"own {domain} data with kind files or hf-dataset"
+        )
+    if CORPORA[name].domain != domain:
+        raise ValueError(f"source {source!r}: corpus {name!r} generates "
+                         f"{CORPORA[name].domain} documents, not domain {domain!r}")  # fmt: skip
 
 
 class SyntheticSource(Section):
@@ -30,6 +66,11 @@ class SyntheticSource(Section):
     languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
         default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
     )
+
+    @model_validator(mode="after")
+    def _corpus_exists(self) -> SyntheticSource:
+        _generated_corpus(self.name, self.domain, self.corpus)
+        return self
 
 
 FilterOp = Literal["==", "!=", "in", "not_in", ">=", "<=", "matches"]
@@ -109,6 +150,32 @@ class FilesSource(Section):
         return self
 
 
+class HfDatasetSource(FilesSource):
+    """Documents in a dataset directory read with `datasets`: a `save_to_disk` directory
+    (`load_from_disk`), or a directory of parquet or json(l) files (`load_dataset`,
+    streamed, so nothing is cached outside the storage layer). The directory is reached
+    through sovtrain.storage (a local copy when it is remote), so residency guards see it.
+
+    A subclass of FilesSource on purpose: the same fields, filters, bad-row handling and
+    counts, and everything that asks "does this source read a location?" (admission,
+    input fingerprints) sees it as one.
+    """
+
+    kind: Literal["hf-dataset"] = "hf-dataset"  # type: ignore[assignment]
+    uri: str = Field(description="A `save_to_disk` directory, or one of parquet/json(l) files.")
+    format: Literal["auto", "arrow", "parquet", "json"] = Field(  # type: ignore[assignment]
+        "auto",
+        description="arrow: a save_to_disk directory; parquet / json: a directory of such "
+        "files; auto: whichever the directory holds.",
+    )
+    split: str = Field("train", description="Which split of a saved DatasetDict to read.")
+    on_bad_rows: Literal["error", "skip"] = Field(
+        "error",
+        description="A row whose text_field is not text (an unpaired surrogate): error or "
+        "skip. A file `datasets` cannot parse at all is always an error.",
+    )
+
+
 class SyntheticChatSource(Section):
     """Generated bilingual instruction examples (explain / classify / extract / translate)
     for fine-tuning, deterministic from run.seed (sovtrain.data.synth.instruct)."""
@@ -124,6 +191,18 @@ class SyntheticChatSource(Section):
     languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
         default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
     )
+
+    @model_validator(mode="after")
+    def _domain_has_kit(self) -> SyntheticChatSource:
+        from sovtrain.data.synth.instruct import KITS
+
+        if self.domain not in KITS:
+            raise ValueError(
+                f"source {self.name!r}: no generated instructions for domain {self.domain!r} "
+                f"(kind synthetic-chat has {', '.join(sorted(KITS))}): read your own "
+                f"{self.domain} chats with kind chat-files"
+            )
+        return self
 
 
 class ChatFilesSource(Section):
@@ -141,7 +220,7 @@ class ChatFilesSource(Section):
 
 
 SourceSection = Annotated[
-    SyntheticSource | FilesSource | SyntheticChatSource | ChatFilesSource,
+    SyntheticSource | FilesSource | HfDatasetSource | SyntheticChatSource | ChatFilesSource,
     Field(discriminator="kind"),
 ]
 CHAT_KINDS = ("synthetic-chat", "chat-files")

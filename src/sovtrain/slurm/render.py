@@ -103,7 +103,7 @@ def render(spec: JobSpec) -> Rendered:
         "launcher": _launcher(profile),
         "command": _command(spec, loaded),
     }
-    template = spec.template or ("finetune" if loaded.recipe.model.init_from else "pretrain")
+    template = spec.template or ("finetune" if loaded.recipe.finetune is not None else "pretrain")
     if template not in TEMPLATES:
         raise RenderError(f"template must be one of {', '.join(TEMPLATES)}, got {template!r}")
     script = _environment().get_template(f"{template}.sbatch.j2").render(**context)

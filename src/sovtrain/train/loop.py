@@ -65,7 +65,10 @@ class RunSummary:
     last_checkpoint: SavedCheckpoint | None
     losses: list[tuple[int, float]] = field(default_factory=list)
     stopped_by: str | None = None  # the signal that made this invocation checkpoint and stop
-    eval_loss_before: float = math.nan  # fine-tuning: held-out loss of the base, at step 0
+    # model.init_from runs: the base's held-out loss at step 0, before any update (NaN on a
+    # resumed invocation, or when the run starts from scratch)
+    eval_loss_before: float = math.nan
+    eval_step: int | None = None  # the step `eval_loss` was measured at
 
 
 class Trainer:
@@ -107,6 +110,7 @@ class Trainer:
         self._last_saved: SavedCheckpoint | None = None
         self.stop = process_stop_request()
         self.eval_before = math.nan
+        self.eval_step: int | None = None
         self._stop_agreed = False
 
     # ------------------------------------------------------------------ the loop
@@ -144,8 +148,10 @@ class Trainer:
         start_step = self.state.step
         eval_loss = math.nan
         progress = _progress_bar(self.ctx.is_main, start_step, self.total_steps)
-        if self.recipe.finetune is not None and start_step == 0:
-            self.eval_before = self.evaluate()  # the base model on the fine-tuning held-out set
+        if self.recipe.model.init_from and start_step == 0:
+            # what the base already knows of this run's held-out data: the baseline every
+            # later eval_loss is read against (not again on resume: step 0 is long past)
+            self.eval_before = self.evaluate("the base on this run's held-out data")
         with self.stop:
             try:
                 while self.state.step < self.total_steps:
@@ -174,6 +180,7 @@ class Trainer:
             tokens_seen=self.state.tokens_seen,
             train_loss=self.losses[-1][1] if self.losses else math.nan,
             eval_loss=eval_loss,
+            eval_step=self.eval_step if not math.isnan(eval_loss) else None,
             tokens_per_s=_steady(self._rates, "tokens_per_s") if steps_run else math.nan,
             mfu=_steady(self._rates, "mfu") if steps_run else math.nan,
             last_checkpoint=self._last_saved,
@@ -217,8 +224,9 @@ class Trainer:
             )
 
     @torch.no_grad()
-    def evaluate(self) -> float:
-        """Mean loss on the same held-out batches every time (comparable across steps)."""
+    def evaluate(self, note: str = "") -> float:
+        """Mean loss on the same held-out batches every time (comparable across steps);
+        `note` says on the console what this eval stands for (e.g. the base, at step 0)."""
         started = time.perf_counter()
         self.engine.eval()
         acc = DeviceAccumulator(self.ctx.device)
@@ -235,8 +243,10 @@ class Trainer:
         self.engine.train()
         loss, _, _ = acc.collect(self.ctx.world_size)
         self.tracker.log_metrics({"eval_loss": loss}, self.state.step)
+        self.eval_step = self.state.step
         if self.ctx.is_main:
-            log.info("step %d eval_loss %.4f", self.state.step, loss)
+            suffix = f" ({note})" if note else ""
+            log.info("step %d eval_loss %.4f%s", self.state.step, loss, suffix)
         # eval time is not training time: keep it out of the next throughput window
         self.meter.exclude(time.perf_counter() - started)
         return loss

@@ -27,12 +27,7 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
             "final train loss",
             f"{summary.train_loss:.4f}  (ln(vocab) = {math.log(_vocab_size(session)):.2f})",
         ),
-        ("final eval loss", f"{summary.eval_loss:.4f}"),
-        *(
-            [("eval loss before fine-tuning", f"{summary.eval_loss_before:.4f} (the base model)")]
-            if not math.isnan(summary.eval_loss_before)
-            else []
-        ),
+        eval_row(summary),
         ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
         ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),
         ("checkpoint", ckpt),
@@ -43,6 +38,16 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
     if storage.local_path(recipe.run.output_uri) is not None:
         rows.append(("output", str(storage.local_path(recipe.run.output_uri))))
     return rows
+
+
+def eval_row(summary: RunSummary) -> tuple[str, str]:
+    """The final held-out loss; for a run from a base, next to the base's own at step 0, so
+    the row says whether training helped (and a fine-tune that made it worse shows)."""
+    at = f" (step {summary.eval_step})" if summary.eval_step is not None else ""
+    final = f"{summary.eval_loss:.4f}{at}"
+    if math.isnan(summary.eval_loss_before):
+        return "final eval loss", final
+    return "eval loss", f"{summary.eval_loss_before:.4f} (base, step 0) -> {final}"
 
 
 def print_summary(session: Session, summary: RunSummary) -> None:

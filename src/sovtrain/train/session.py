@@ -81,32 +81,51 @@ def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
     from torch.optim.lr_scheduler import LambdaLR
 
     recipe = loaded.recipe
-    model = build_model(recipe.model, vocab_size, recipe.run.seed)
+    config = deepspeed_config(recipe, ctx.world_size)
     if recipe.model.init_from:
-        model = start_from_base(model, loaded, ctx)
+        model = start_from_base(loaded, ctx, vocab_size, config)
+    else:  # fp32, seeded; DeepSpeed casts the params (masters come from the cast copies)
+        model = build_model(recipe.model, vocab_size, recipe.run.seed)
     if recipe.deepspeed.activation_checkpointing:
         model.activation_checkpointing_enable({"use_reentrant": False})
     optimizer = build_optimizer(model, recipe.train.optimizer, ctx.device)
     schedule = LambdaLR(optimizer, warmup_cosine(recipe.train.optimizer, recipe.train.total_steps))
-    config = deepspeed_config(recipe, ctx.world_size)
     engine, _, _, _ = deepspeed.initialize(
         model=model, optimizer=optimizer, lr_scheduler=schedule, config=config
     )
     return engine, config
 
 
-def start_from_base(model: Any, loaded: LoadedRecipe, ctx: DistContext) -> Any:
-    """Load `model.init_from` weights (strict, clear error on mismatch); wrap in LoRA when
-    the recipe asks, so only the adapters train."""
-    from sovtrain.model.init import apply_lora, base_state_dict, load_into, resolve_base
+def start_from_base(
+    loaded: LoadedRecipe, ctx: DistContext, vocab_size: int, ds_config: dict[str, Any]
+) -> Any:
+    """The `model.init_from` weights, loaded lean (one copy per rank in the training
+    precision; partitioned as read under ZeRO-3) with a clear error on mismatch; wrapped in
+    LoRA when the recipe asks, so only the adapters train."""
+    import torch
+
+    from sovtrain.model.init import apply_lora, resolve_base
+    from sovtrain.model.load import load_base
 
     recipe = loaded.recipe
     init_from = recipe.model.init_from or ""
     base = resolve_base(init_from, rank=ctx.rank, world_size=ctx.world_size)
-    exact = recipe.train.precision == "fp32"  # a bf16 fine-tune rounds the masters anyway
-    load_into(model, base_state_dict(base, exact), init_from)
+    zero3 = recipe.deepspeed.zero_stage == 3
+    model = load_base(
+        base,
+        build_config(recipe.model, vocab_size),
+        precision=recipe.train.precision,
+        attn=recipe.model.attn_implementation,
+        where=init_from,
+        exact=recipe.train.precision == "fp32",  # a bf16 fine-tune rounds the masters anyway
+        rank=ctx.rank,
+        ds_config=ds_config if zero3 else None,
+    )
     lora = recipe.finetune.lora if recipe.finetune else None
-    return model if lora is None else apply_lora(model, lora)
+    if lora is None:
+        return model
+    torch.manual_seed(recipe.run.seed)  # the adapters' init
+    return apply_lora(model, lora)
 
 
 def resume_state(
