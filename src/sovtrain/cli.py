@@ -42,7 +42,7 @@ app.add_typer(tracking_app, name="tracking")
 app.command("eval")(eval_command)
 app.command("ask")(ask_command)
 app.command("export")(export_command)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths in messages stay copyable
 
 
 def _setup_logging() -> None:

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from sovtrain.cli_options import ClusterOpt, default_cluster
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths in messages stay copyable
 
 
 def guard_export(recipe: Any, out: str, cluster: str, job: str) -> Any:

@@ -11,7 +11,7 @@ tracking_app = typer.Typer(
     help="Experiment tracking: replay records an MLflow outage left behind.",
     no_args_is_help=True,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths in messages stay copyable
 
 
 @tracking_app.command("sync")

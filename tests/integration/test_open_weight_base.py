@@ -142,3 +142,32 @@ def test_fine_tuning_from_the_base_exports_with_its_chat_template(world, governe
             model.eval()(input_ids=ids).logits, reference.eval()(input_ids=ids).logits,
             atol=1e-5, rtol=0,
         )  # fmt: skip
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr[-3000:]
+    return " ".join(lines[0].split())
+
+
+def test_bad_bases_and_overrides_are_one_line_refusals_that_write_nothing(world, governed):
+    path = _recipe(world, governed, "refused")
+    run_dir = world["hk"] / "runs" / "refused"
+    shape = _sovtrain("train", str(path), "--cluster", "site-hk",
+                      "--set", "model.config.num_hidden_layers=3")  # fmt: skip
+    assert shape.returncode == 2
+    assert "model.config.num_hidden_layers: 3 would change the base's tensor shapes" in (
+        _one_line_error(shape)
+    )
+    tokenizer = _sovtrain("train", str(path), "--cluster", "site-hk",
+                          "--set", "tokenizer.vocab_size=4096")  # fmt: skip
+    assert tokenizer.returncode == 2 and "tokenizer" in _one_line_error(tokenizer)
+    shard = sorted(governed.glob("model-*.safetensors"))[1]
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 0xFF  # one flipped byte in the second shard
+    shard.write_bytes(bytes(data))
+    altered = _sovtrain("train", str(path), "--cluster", "site-hk")
+    assert altered.returncode == 3
+    message = _one_line_error(altered)
+    assert shard.name in message and "tiny-qwen2-base@1" in message
+    assert not run_dir.exists(), "a refused run wrote into its run directory"

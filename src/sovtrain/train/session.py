@@ -162,6 +162,8 @@ def claim_run(loaded: LoadedRecipe, ctx: DistContext, cluster: str) -> Admission
     then the audit log and guard: a refused or second writer leaves no record in the run."""
     recipe, job = loaded.recipe, job_name(loaded)
     admission = check(recipe, cluster, job)
+    if recipe.model.init_from:  # the base's config with the recipe's overrides: a shape
+        build_config(recipe.model)  # change is refused here, before anything is written
     busy: str | None = None
     if ctx.is_main:
         lease = RunLease(recipe.run.output_uri, recipe.run.name)
