@@ -10,7 +10,7 @@ load it and report their peak RSS (VmHWM) before and after the load:
     lean-z2-fp32 the same for an fp32 recipe
     lean-z3      sovtrain `start_from_base`, ZeRO-3, bf16 (partitioned; rank 0 reads)
 
-    .venv/bin/python bench/base_load_rss.py [--base DIR] [--modes old,lean-z2,...] [--layers 20]
+    .venv/bin/python bench/base_load_rss.py [--base DIR] [--modes old,lean-z2,...] [--ranks 2]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def recipe_for(base: Path, workdir: Path, zero_stage: int, precision: str):
         "train": {
             "seq_len": 64,
             "micro_batch": 1,
-            "global_batch_sequences": 2,
+            "global_batch_sequences": 8,  # divisible by 1, 2, 4 or 8 ranks
             "max_steps": 1,
             "precision": precision,
         },
@@ -154,7 +154,7 @@ def free_port() -> int:
 
 
 def run_mode(mode: str, base: Path, workdir: Path, world: int = 2) -> list[dict]:
-    """Two ranks as torchrun would start them (RANK/WORLD_SIZE/MASTER_*), one mode."""
+    """`world` ranks as torchrun would start them (RANK/WORLD_SIZE/MASTER_*), one mode."""
     port = str(free_port())
     procs = []
     for rank in range(world):
@@ -177,19 +177,23 @@ def weights_gb(base: Path) -> float:
     return sum(f.stat().st_size for f in base.glob("*.safetensors")) / 1e9
 
 
-def table(rows: list[tuple[str, list[dict]]], disk: float) -> None:
-    """Absolute peak (VmHWM) per rank, and what the load added: at peak and once done."""
+def table(rows: list[tuple[str, list[dict]]], disk: float, world: int) -> None:
+    """Absolute peak (VmHWM) per rank, and what the load added: at peak and once done
+    (the largest over the ranks; at 2 ranks each rank's own)."""
     from rich.console import Console
     from rich.table import Table
 
-    out = Table(title=f"host RSS per rank loading the base ({disk:.2f} GB of bf16 on disk), GB")
-    for column in ["mode", "weights", "r0 peak", "r1 peak", "r0 +peak", "r1 +peak",
-                   "r0 +after", "r1 +after", "+peak / weights", "load s"]:  # fmt: skip
+    title = f"host RSS per rank, {world} ranks, loading the base ({disk:.2f} GB bf16 on disk), GB"
+    out = Table(title=title)
+    ranks = ["r0", "r1"] if world == 2 else ["max"]
+    columns = [f"{r} {what}" for what in ("peak", "+peak", "+after") for r in ranks]
+    for column in ["mode", "weights", *columns, "+peak / weights", "load s"]:
         out.add_column(column, justify="left" if column == "mode" else "right")
     for mode, reports in rows:
-        peaks = [f"{r['peak']:.2f}" for r in reports]
-        added = [f"{r['peak'] - r['before']:.2f}" for r in reports]
-        after = [f"{r['rss'] - r['before']:.2f}" for r in reports]
+        picked = reports if world == 2 else [max(reports, key=lambda r: r["peak"] - r["before"])]
+        peaks = [f"{r['peak']:.2f}" for r in picked]
+        added = [f"{r['peak'] - r['before']:.2f}" for r in picked]
+        after = [f"{r['rss'] - r['before']:.2f}" for r in picked]
         ratio = max(r["peak"] - r["before"] for r in reports) / disk
         seconds = max(r["seconds"] for r in reports)
         out.add_row(mode, f"{disk:.2f}", *peaks, *added, *after, f"{ratio:.2f}x", f"{seconds:.1f}")
@@ -201,6 +205,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--layers", type=int, default=20)
+    parser.add_argument("--ranks", type=int, default=2, help="ranks per mode (default 2)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -209,8 +214,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="sovtrain-rss-") as tmp:
         base = args.base or make_base(Path(tmp) / "base", args.layers)
-        rows = [(mode, run_mode(mode, base, Path(tmp))) for mode in args.modes.split(",")]
-        table(rows, weights_gb(base))
+        modes = args.modes.split(",")
+        rows = [(mode, run_mode(mode, base, Path(tmp), args.ranks)) for mode in modes]
+        table(rows, weights_gb(base), args.ranks)
 
 
 if __name__ == "__main__":
