@@ -178,25 +178,23 @@ def weights_gb(base: Path) -> float:
 
 
 def table(rows: list[tuple[str, list[dict]]], disk: float, world: int) -> None:
-    """Absolute peak (VmHWM) per rank, and what the load added: at peak and once done
-    (the largest over the ranks; at 2 ranks each rank's own)."""
+    """What the load added to each rank's RSS: at its peak (VmHWM) and once done."""
     from rich.console import Console
     from rich.table import Table
 
     title = f"host RSS per rank, {world} ranks, loading the base ({disk:.2f} GB bf16 on disk), GB"
     out = Table(title=title)
-    ranks = ["r0", "r1"] if world == 2 else ["max"]
-    columns = [f"{r} {what}" for what in ("peak", "+peak", "+after") for r in ranks]
+    ranks = [f"r{n}" for n in range(world)]
+    columns = [f"{r} {what}" for what in ("+peak", "+after") for r in ranks]
     for column in ["mode", "weights", *columns, "+peak / weights", "load s"]:
         out.add_column(column, justify="left" if column == "mode" else "right")
     for mode, reports in rows:
-        picked = reports if world == 2 else [max(reports, key=lambda r: r["peak"] - r["before"])]
-        peaks = [f"{r['peak']:.2f}" for r in picked]
+        picked = reports
         added = [f"{r['peak'] - r['before']:.2f}" for r in picked]
         after = [f"{r['rss'] - r['before']:.2f}" for r in picked]
         ratio = max(r["peak"] - r["before"] for r in reports) / disk
         seconds = max(r["seconds"] for r in reports)
-        out.add_row(mode, f"{disk:.2f}", *peaks, *added, *after, f"{ratio:.2f}x", f"{seconds:.1f}")
+        out.add_row(mode, f"{disk:.2f}", *added, *after, f"{ratio:.2f}x", f"{seconds:.1f}")
     Console(width=140).print(out)
 
 
