@@ -85,7 +85,8 @@ def recipe_for(base: Path, workdir: Path, zero_stage: int, precision: str):
         "deepspeed": {"zero_stage": zero_stage},
         "tracking": {"enabled": False},
     }
-    path = workdir / f"rss-z{zero_stage}-{precision}.yaml"
+    rank = os.environ.get("RANK", "0")  # one file per rank: ranks write it at the same time
+    path = workdir / f"rss-z{zero_stage}-{precision}-rank{rank}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return load_recipe(path)
 
