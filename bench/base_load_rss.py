@@ -99,7 +99,7 @@ def loader(mode: str, base: Path, workdir: Path) -> Callable[[], Any]:
         from transformers import AutoModelForCausalLM
 
         return lambda: AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16)
-    from sovtrain.train.dist import init_distributed
+    from sovtrain.distributed.context import init_distributed
     from sovtrain.train.ds_config import deepspeed_config
     from sovtrain.train.session import start_from_base
 

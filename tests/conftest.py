@@ -148,7 +148,7 @@ def weight_files(base: Path) -> list[Path]:
 def weights_block(base: Path) -> dict:
     from typer.testing import CliRunner
 
-    from sovtrain.cards_cli import cards_app
+    from sovtrain.cli.cards import cards_app
 
     result = CliRunner().invoke(cards_app, ["model-digests", str(base)])
     assert result.exit_code == 0, result.output

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from sovtrain.data import synth  # text generator only (no tokenizer, no model code)
+import sovtrain_synth as synth  # text generator only (no tokenizer, no model code)
 
 VOCAB = 3000
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]

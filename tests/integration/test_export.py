@@ -21,10 +21,10 @@ import pytest
 import torch
 import yaml
 
-from sovtrain.errors import PolicyRefused, SovtrainError
+from sovtrain.core.errors import PolicyRefused, SovtrainError
+from sovtrain.core.hashing import sha256_file
 from sovtrain.export import export_hf, render_model_card
 from sovtrain.export.hf import LoraSettings, adapter_state, build_loaded_model, merge_lora_weights
-from sovtrain.hashing import sha256_file
 from sovtrain.model.build import build_model
 from sovtrain.recipe import load_recipe
 from sovtrain.recipe.schema import ModelSection
@@ -245,7 +245,7 @@ def hk_only_cards(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_residency_guard_refuses_exports_outside_the_allowed_regions(run, tmp, hk_only_cards):
     from sovtrain import storage
-    from sovtrain.export_cli import guard_export
+    from sovtrain.cli.export import guard_export
 
     recipe = _recipe(run)
     with pytest.raises(PolicyRefused, match="derived-storage-region"):

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 from sovtrain.export.tokenizer_out import apply_config_ids, end_of_turn_id, generation_ids
 from sovtrain.export.weights_out import build_loaded_model, export_dtype, parse_size, write_model
 from tests import foreign_base as fb

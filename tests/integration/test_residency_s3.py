@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
+import sovtrain_synth as synth
 from sovtrain import storage
-from sovtrain.data import synth
+from sovtrain.core.errors import PolicyRefused, StorageError
 from sovtrain.data.prepare import prepare
-from sovtrain.errors import PolicyRefused, StorageError
 from sovtrain.governance.admission import enforce
 from sovtrain.governance.audit import verify
 from sovtrain.recipe import load_recipe

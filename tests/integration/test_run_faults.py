@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sovtrain.data import synth
+import sovtrain_synth as synth
 from sovtrain.governance import audit
 from sovtrain.train.checkpoint import LATEST, CheckpointStore
 from tests.conftest import REPO, private_recipe

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from sovtrain import storage
-from sovtrain.errors import StorageError
+from sovtrain.core.errors import StorageError
 from sovtrain.storage import RetryPolicy, StorageUnavailable
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from tests.conftest import TINY_RECIPE

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
+import sovtrain_synth as synth
 from sovtrain import storage
-from sovtrain.data import synth
-from sovtrain.errors import DataError, RecipeError
+from sovtrain.core.errors import DataError, RecipeError
 from sovtrain.recipe import load_recipe
 from tests.conftest import REPO, TINY_RECIPE
 
@@ -44,7 +44,7 @@ def _no_leftover_guards():
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys, *args: str) -> tuple[int, str]:
     """`sovtrain ARGS` through the real entry point; (exit code, stdout + stderr)."""
-    from sovtrain import cli
+    from sovtrain.cli import app as cli
 
     monkeypatch.chdir(REPO)
     monkeypatch.setattr(cli, "_setup_logging", lambda: None)
@@ -361,7 +361,7 @@ def test_render_to_a_file_creates_the_log_directory(tmp_path, monkeypatch, capsy
     recipe = str(REPO / "recipes/pretrain/finance-smoke.yaml")
     monkeypatch.setenv("SOVTRAIN_CLUSTERS_DIR", str(REPO / "slurm/clusters"))
     script = tmp_path / "job.sbatch"
-    from sovtrain import cli
+    from sovtrain.cli import app as cli
 
     monkeypatch.setattr(cli, "_setup_logging", lambda: None)
     monkeypatch.setattr(sys, "argv", ["sovtrain", "slurm", "render", recipe, "--cluster",
@@ -389,8 +389,8 @@ def test_a_split_left_empty_fails_before_the_tokenizer(tmp_path, monkeypatch, ca
 
 
 def test_chat_files_with_bad_bytes_name_the_source_file_and_line(tmp_path):
+    from sovtrain.core.errors import DataError
     from sovtrain.data.sft import read_chat_source
-    from sovtrain.errors import DataError
     from sovtrain.recipe.schema import ChatFilesSource
 
     good = {"messages": [{"role": "user", "content": "問"}, {"role": "assistant", "content": "答"}]}

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from sovtrain.data import synth
+import sovtrain_synth as synth
 from sovtrain.data.clean import pii
 from sovtrain.data.generate import generate_corpus
 from sovtrain.data.sources import read_source
-from sovtrain.data.synth import bank_comms, bank_pii, bank_talk
 from sovtrain.recipe.schema import SyntheticSource
+from sovtrain_synth import bank_comms, bank_pii, bank_talk
 
 CORPUS = "hk-bank-comms"
 ALL_TYPES = tuple(pii.DETECTORS)

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from sovtrain.errors import RecipeError, SovtrainError
+from sovtrain.core.errors import RecipeError, SovtrainError
 from sovtrain.model.build import build_config
 from sovtrain.recipe import load_recipe
 from sovtrain.recipe.schema import ModelSection, Recipe

@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 from sovtrain.model.init import apply_lora, resolve_base
 from sovtrain.model.load import DictSource, empty_model, load_base, materialise
 from tests.conftest import REPO
@@ -138,7 +138,7 @@ ZERO3 = textwrap.dedent(
     from transformers import AutoConfig, AutoModelForCausalLM
     from sovtrain.model.init import apply_lora, resolve_base
     from sovtrain.model.load import load_base
-    from sovtrain.train.dist import init_distributed
+    from sovtrain.distributed.context import init_distributed
 
     base, tied, out = sys.argv[1:4]
     ctx = init_distributed()

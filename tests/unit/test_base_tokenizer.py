@@ -17,12 +17,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sovtrain.core.errors import DataError
 from sovtrain.data import shards
 from sovtrain.data.chat import CHAT_TEMPLATE, encode_chat
 from sovtrain.data.loader import PackedDataset
 from sovtrain.data.prepare import prepare, prepare_key
 from sovtrain.data.tokenizer import base_digest
-from sovtrain.errors import DataError
 from sovtrain.recipe import load_recipe
 from tests import foreign_base as fb
 from tests.conftest import TINY_RECIPE, write_recipe

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sovtrain.cards_cli import cards_app
+from sovtrain.cli.cards import cards_app
 from sovtrain.governance.cards import CardError, approve, card_files, check_cards, load_card
 from sovtrain.governance.policy import load_policy
 from sovtrain.governance.report import (
@@ -297,7 +297,7 @@ def test_cli_report(cards: Path, tmp_path: Path):
 
 
 def test_cards_registered_in_main_cli(cards: Path):
-    from sovtrain.cli import app
+    from sovtrain.cli.app import app
 
     result = runner.invoke(app, ["cards", "--help"])
     assert result.exit_code == 0

@@ -23,7 +23,7 @@ CHILD = textwrap.dedent(
     from sovtrain import storage
     from sovtrain.recipe import load_recipe
     from sovtrain.train import checkpoint as ck
-    from sovtrain.train.dist import init_distributed
+    from sovtrain.distributed.context import init_distributed
     from sovtrain.train.session import build_engine
 
     recipe_path, phase = sys.argv[1], sys.argv[2]

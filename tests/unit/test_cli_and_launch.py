@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from sovtrain.train.dist import detect_launcher, slurm_master_port
-from sovtrain.train.launch import strip_option
+from sovtrain.distributed.context import detect_launcher, slurm_master_port
+from sovtrain.distributed.launch import strip_option
 from tests.conftest import REPO
 
 

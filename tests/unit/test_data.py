@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sovtrain.data import shards, synth
+import sovtrain_synth as synth
+from sovtrain.core.errors import DataError
+from sovtrain.data import shards
 from sovtrain.data.loader import PackedDataset, StreamSampler
 from sovtrain.data.prepare import prepare
 from sovtrain.data.tokenizer import load_hf, train_bpe
-from sovtrain.errors import DataError
 from sovtrain.recipe import load_recipe
 
 

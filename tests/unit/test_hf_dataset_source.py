@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from sovtrain.data import synth
+import sovtrain_synth as synth
+from sovtrain.core.errors import DataError, RecipeError
 from sovtrain.data.sources import check_card_domains, read_source
-from sovtrain.errors import DataError, RecipeError
 from sovtrain.recipe import load_recipe
 from sovtrain.recipe.schema import FilesSource
 from sovtrain.recipe.sources import HfDatasetSource

@@ -11,9 +11,9 @@ from collections import Counter
 import pytest
 
 from sovtrain.data.clean.text import detect_language
-from sovtrain.data.synth import LANGS, SYNTHETIC_MARKER
-from sovtrain.data.synth.hanzi import T2S
-from sovtrain.data.synth.instruct import (
+from sovtrain_synth import LANGS, SYNTHETIC_MARKER
+from sovtrain_synth.hanzi import T2S
+from sovtrain_synth.instruct import (
     ALL_TASKS,
     KITS,
     ChatExample,

@@ -18,8 +18,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from sovtrain.cards_cli import cards_app
-from sovtrain.errors import PolicyRefused
+from sovtrain.cli.cards import cards_app
+from sovtrain.core.errors import PolicyRefused
 from sovtrain.governance.admission import admit, check
 from sovtrain.governance.base_weights import cache_dir
 from sovtrain.governance.cards import CardError, approve, load_any_card, load_card

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sovtrain.errors import RecipeError
+from sovtrain.core.errors import RecipeError
 from sovtrain.recipe import load_recipe
 from sovtrain.train.ds_config import deepspeed_config
 from tests.conftest import REPO, TINY_RECIPE

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sovtrain import storage
-from sovtrain.errors import PolicyRefused, StorageError
+from sovtrain.core.errors import PolicyRefused, StorageError
 from sovtrain.governance import audit
 from sovtrain.governance.admission import admit, enforce
 from sovtrain.governance.cards import approve

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sovtrain import storage
-from sovtrain.errors import PolicyRefused, StorageError
+from sovtrain.core.errors import PolicyRefused, StorageError
 from sovtrain.governance import audit
 from sovtrain.governance.admission import enforce
 from sovtrain.governance.policy import load_site
@@ -101,8 +101,8 @@ def test_the_run_directorys_own_mlflow_store_is_never_written_through_a_swapped_
     once the directory is back."""
     from mlflow.tracking import MlflowClient
 
+    from sovtrain.distributed.context import DistContext
     from sovtrain.tracking.sync import sync
-    from sovtrain.train.dist import DistContext
     from sovtrain.train.session import make_tracker
 
     loaded = load_recipe(private_recipe(world))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sovtrain.errors import RecipeError
+from sovtrain.core.errors import RecipeError
 from sovtrain.slurm.profile import ClusterProfile
 from sovtrain.slurm.render import JobSpec, RenderError, render
 from tests.conftest import REPO, TINY_RECIPE, write_recipe

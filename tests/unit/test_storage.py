@@ -7,7 +7,7 @@ import os
 import pytest
 
 from sovtrain import storage
-from sovtrain.errors import PolicyRefused
+from sovtrain.core.errors import PolicyRefused
 
 
 @pytest.fixture(autouse=True)

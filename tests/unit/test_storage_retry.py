@@ -24,7 +24,7 @@ from botocore.exceptions import (
 from s3fs.errors import translate_boto_error
 
 from sovtrain import storage
-from sovtrain.errors import StorageError
+from sovtrain.core.errors import StorageError
 from sovtrain.storage import core, retry
 from sovtrain.storage.retry import RetryPolicy, StorageUnavailable, is_transient
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 from sovtrain.tracking import MlflowTracker
 from sovtrain.tracking.backlog import Backlog, find_backlogs
 from sovtrain.tracking.records import metrics_record

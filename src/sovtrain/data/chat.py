@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from sovtrain.errors import DataError
+from sovtrain.core.errors import DataError
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 ROLES = ("system", "user", "assistant")

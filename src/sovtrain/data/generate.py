@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from rich.progress import Progress
 
+import sovtrain_synth as synth
 from sovtrain import storage
-from sovtrain.data import synth
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sovtrain import storage
-from sovtrain.errors import DataError
+from sovtrain.core.errors import DataError
 from sovtrain.recipe.sources import HfDatasetSource
 
 _PURPOSE = "raw-data"

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sovtrain.core.errors import DataError
 from sovtrain.data import shards
-from sovtrain.errors import DataError
 
 
 class PackedDataset:

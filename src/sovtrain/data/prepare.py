@@ -29,13 +29,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+import sovtrain_synth as synth
 from sovtrain import storage
-from sovtrain.data import fertility, shards, synth, tokenizer
+from sovtrain.core.errors import DataError
+from sovtrain.core.paths import cache_root
+from sovtrain.data import fertility, shards, tokenizer
 from sovtrain.data.clean import Cleaner, batched, cleaning_digest
 from sovtrain.data.reference_text import REFERENCE_TEXT
 from sovtrain.data.sources import check_card_domains, read_source, source_files
 from sovtrain.data.spool import Spool
-from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, Recipe, SourceSection
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         return PreparedData(tok_uri, shard_uri, existing, shards.manifest_digest(shard_uri), True)
 
     lineage = tuple(sorted({source.card for source in recipe.data.sources}))
-    scratch_root = shards.cache_root() / "scratch"
+    scratch_root = cache_root() / "scratch"
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="prepare-", dir=scratch_root) as scratch:
         spool = Spool(storage.join(scratch, "cleaned.jsonl"), recipe.data.heldout_fraction, lineage)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sovtrain import storage
+from sovtrain.core.errors import DataError
 from sovtrain.data import shards, tokenizer
 from sovtrain.data.chat import (
     CHANNELS,
@@ -30,7 +31,6 @@ from sovtrain.data.chat import (
 )
 from sovtrain.data.sources import BadRow, check_card_domains, expand, json_row
 from sovtrain.data.spool import is_heldout
-from sovtrain.errors import DataError
 from sovtrain.recipe.schema import ChatFilesSource, Recipe, SyntheticChatSource
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def read_chat_source(
     source: SyntheticChatSource | ChatFilesSource, seed: int
 ) -> Iterator[ChatRecord]:
     if isinstance(source, SyntheticChatSource):
-        from sovtrain.data.synth.instruct import generate_sft
+        from sovtrain_synth.instruct import generate_sft
 
         examples = generate_sft(source.domain, seed, source.examples, tuple(source.tasks),
                                 tuple(source.languages))  # fmt: skip

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from sovtrain import storage
-from sovtrain.errors import DataError
+from sovtrain.core.errors import DataError
+from sovtrain.core.paths import cache_root
 
 MANIFEST = "manifest.json"
 SPLITS = ("train", "heldout")
@@ -135,11 +135,6 @@ def shard_rows(uri: str, shard: dict[str, Any], seq_len: int, dtype: np.dtype) -
     else:
         storage.exists(location, purpose="shards")  # passes the guards before mapping
     return np.memmap(local, dtype=dtype, mode="r").reshape(-1, seq_len)
-
-
-def cache_root() -> Path:
-    """This machine's local cache (SOVTRAIN_CACHE, default ~/.cache/sovtrain)."""
-    return Path(os.environ.get("SOVTRAIN_CACHE", Path.home() / ".cache" / "sovtrain"))
 
 
 def cache_dir() -> Path:

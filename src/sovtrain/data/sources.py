@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import sovtrain_synth as synth
 from sovtrain import storage
-from sovtrain.data import synth
+from sovtrain.core.errors import DataError
 from sovtrain.data.clean import Record
-from sovtrain.errors import DataError
 from sovtrain.recipe.schema import FilesSource, SourceSection, SyntheticSource
 from sovtrain.recipe.sources import HfDatasetSource
 

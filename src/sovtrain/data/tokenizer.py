@@ -20,8 +20,8 @@ from typing import Any
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from sovtrain import storage
-from sovtrain.errors import DataError
-from sovtrain.hashing import sha256_file
+from sovtrain.core.errors import DataError
+from sovtrain.core.hashing import sha256_file
 
 EOS_TOKEN = "<|endoftext|>"
 PAD_TOKEN = "<|pad|>"

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from sovtrain import storage
-from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.core.errors import CheckpointError, SovtrainError
+from sovtrain.core.hashing import sha256_file
 from sovtrain.export.lora import (
     LoraSettings,
     adapter_state,
@@ -48,7 +49,6 @@ from sovtrain.export.weights_out import (
     weights_files,
     write_model,
 )
-from sovtrain.hashing import sha256_file
 from sovtrain.model.weights import consolidate
 from sovtrain.recipe.load import LoadedRecipe, load_recipe
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 _PEFT_PREFIX = "base_model.model."
 _LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<which>[AB])\.(?:(?P<adapter>[^.]+)\.)?weight$")

@@ -50,7 +50,7 @@ def _load_cards(ids: Sequence[str]) -> dict[str, Any]:
 
 def weights_regions(cards: dict[str, Any], today: dt.date) -> tuple[list[str] | None, str]:
     """Regions the weights may be stored in (strictest intersection), or None with why not."""
-    from sovtrain.errors import SovtrainError
+    from sovtrain.core.errors import SovtrainError
     from sovtrain.governance.policy import cards_dir, load_policy
     from sovtrain.governance.residency import output_regions
 
@@ -92,7 +92,7 @@ def _base_card(init_from: str | None) -> Any:
     """The base's model card (LoadedCard) when one claims `init_from`, else None."""
     if not init_from:
         return None
-    from sovtrain.errors import SovtrainError
+    from sovtrain.core.errors import SovtrainError
     from sovtrain.governance.model_cards import find_model_card
     from sovtrain.governance.policy import cards_dir
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.core.errors import CheckpointError, SovtrainError
 
 DEFAULT_MAX_SHARD_SIZE = "5GB"
 DTYPES = {"bf16": torch.bfloat16, "fp32": torch.float32}

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sovtrain import storage
-from sovtrain.errors import PolicyRefused
+from sovtrain.core.errors import PolicyRefused
 from sovtrain.governance import bases
 from sovtrain.governance.audit import AuditLog
 from sovtrain.governance.bases import BaseCheck
@@ -265,7 +265,7 @@ _INSTALLED: ResidencyGuard | None = None
 def audit_path(recipe: Recipe, rank: int) -> Path:
     """`<output_uri>/audit.jsonl` for a local run directory (per rank after the first);
     remote run directories keep the log in the local cache and upload it to MLflow."""
-    from sovtrain.data.shards import cache_root
+    from sovtrain.core.paths import cache_root
 
     name = "audit.jsonl" if rank == 0 else f"audit.rank{rank}.jsonl"
     local = storage.local_path(recipe.run.output_uri)
@@ -288,7 +288,7 @@ def enforce(
 
 
 def refusals_log() -> Path:
-    from sovtrain.data.shards import cache_root
+    from sovtrain.core.paths import cache_root
 
     return cache_root() / "audit" / "refusals.jsonl"
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sovtrain.errors import PolicyRefused, SovtrainError
+from sovtrain.core.errors import PolicyRefused, SovtrainError
 from sovtrain.storage import canonical_uri
 from sovtrain.storage.pinned import open_append_nofollow
 

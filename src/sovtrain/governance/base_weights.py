@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sovtrain import storage
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 CHUNK = 8 << 20
 WORKERS = 4
@@ -48,7 +48,7 @@ class FileDigest:
 
 
 def cache_dir() -> Path:
-    from sovtrain.data.shards import cache_root
+    from sovtrain.core.paths import cache_root
 
     return cache_root() / "base-digests"
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
+from sovtrain.core.yamlio import parse_mapping
 from sovtrain.recipe.load import format_validation_error
 from sovtrain.recipe.sources import Domain
-from sovtrain.yamlio import parse_mapping
 
 if TYPE_CHECKING:
     from sovtrain.governance.model_cards import ModelCard

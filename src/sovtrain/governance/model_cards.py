@@ -27,6 +27,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sovtrain import storage
+from sovtrain.core.yamlio import parse_mapping
 from sovtrain.governance.cards import (
     CardError,
     LoadedCard,
@@ -42,7 +43,6 @@ from sovtrain.governance.cards import (
     spdx_licence,
 )
 from sovtrain.recipe.load import format_validation_error
-from sovtrain.yamlio import parse_mapping
 
 PLACEHOLDER = "PLACEHOLDER"
 # Model names carry versions with dots (qwen2.5-7b-base), which data card ids do not need.

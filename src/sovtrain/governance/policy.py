@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sovtrain import storage
-from sovtrain.data.shards import cache_root
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
+from sovtrain.core.paths import cache_root
+from sovtrain.core.yamlio import read_mapping
 from sovtrain.recipe.load import format_validation_error
 from sovtrain.slurm.profile import ClusterProfile
-from sovtrain.yamlio import read_mapping
 
 
 class PolicyError(SovtrainError):

@@ -25,7 +25,7 @@ import torch
 from transformers import CONFIG_MAPPING, AutoModelForCausalLM, PretrainedConfig
 
 from sovtrain import storage
-from sovtrain.errors import RecipeError, SovtrainError
+from sovtrain.core.errors import RecipeError, SovtrainError
 from sovtrain.recipe.schema import ModelSection
 
 _PURPOSE = "base-model"

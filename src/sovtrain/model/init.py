@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from sovtrain import storage
-from sovtrain.errors import CheckpointError, SovtrainError
+from sovtrain.core.errors import CheckpointError, SovtrainError
 
 _PURPOSE = "base-model"
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 if TYPE_CHECKING:
     from sovtrain.model.init import BaseModel

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from sovtrain.errors import CheckpointError
+from sovtrain.core.errors import CheckpointError
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from sovtrain.errors import RecipeError
+from sovtrain.core.errors import RecipeError
 
 # Cc: C0/C1 controls (NUL, newline, tab, ESC ...); Zl/Zp: Unicode line/paragraph separators.
 _UNPRINTABLE = frozenset({"Cc", "Zl", "Zp"})

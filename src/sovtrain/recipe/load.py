@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sovtrain.errors import RecipeError
+from sovtrain.core.errors import RecipeError
+from sovtrain.core.yamlio import MAX_DEPTH, YamlLimitError, load_bounded, read_mapping
 from sovtrain.recipe.base import control_character
 from sovtrain.recipe.schema import Recipe
-from sovtrain.yamlio import MAX_DEPTH, YamlLimitError, load_bounded, read_mapping
 
 # Fields that exclude each other: a layer (child recipe or --set) that sets one drops the
 # other inherited from below, so `--set train.max_steps=40` works on a max_tokens recipe.

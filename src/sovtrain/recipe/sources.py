@@ -37,7 +37,7 @@ def _generated_corpus(source: str, domain: str, corpus: str | None) -> None:
     """A synthetic source generates text, so its domain needs a generator (finance,
     logistics); a corpus named explicitly must produce documents of the source's domain,
     since the documents are bucketed by the corpus's domain."""
-    from sovtrain.data.synth import CORPORA
+    from sovtrain_synth import CORPORA
 
     name = corpus or domain
     if name not in CORPORA:
@@ -53,13 +53,13 @@ def _generated_corpus(source: str, domain: str, corpus: str | None) -> None:
 
 
 class SyntheticSource(Section):
-    """A generated bilingual corpus (sovtrain.data.synth), deterministic from run.seed."""
+    """A generated bilingual corpus (sovtrain_synth), deterministic from run.seed."""
 
     kind: Literal["synthetic"] = "synthetic"
     name: str = Field("synthetic", description="Unique within the recipe; names lineage.")
     domain: Domain = "finance"
     corpus: Literal["finance", "logistics", "hk-bank-comms"] | None = Field(
-        None, description="Generator corpus (sovtrain.data.synth.CORPORA); None: the domain's."
+        None, description="Generator corpus (sovtrain_synth.CORPORA); None: the domain's."
     )
     card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
     documents: int = Field(20_000, ge=10)
@@ -178,7 +178,7 @@ class HfDatasetSource(FilesSource):
 
 class SyntheticChatSource(Section):
     """Generated bilingual instruction examples (explain / classify / extract / translate)
-    for fine-tuning, deterministic from run.seed (sovtrain.data.synth.instruct)."""
+    for fine-tuning, deterministic from run.seed (sovtrain_synth.instruct)."""
 
     kind: Literal["synthetic-chat"] = "synthetic-chat"
     name: str = Field("synthetic-chat", description="Unique within the recipe; names lineage.")
@@ -194,7 +194,7 @@ class SyntheticChatSource(Section):
 
     @model_validator(mode="after")
     def _domain_has_kit(self) -> SyntheticChatSource:
-        from sovtrain.data.synth.instruct import KITS
+        from sovtrain_synth.instruct import KITS
 
         if self.domain not in KITS:
             raise ValueError(

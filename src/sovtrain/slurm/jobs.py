@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 
 def parse_scontrol(text: str) -> dict[str, str]:

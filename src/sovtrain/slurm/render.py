@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jinja2
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 from sovtrain.governance.policy import cluster_path, load_cluster
 from sovtrain.recipe import load_recipe
 from sovtrain.recipe.load import LoadedRecipe

@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 
 import fsspec
 
-from sovtrain.errors import StorageError
+from sovtrain.core.errors import StorageError
 from sovtrain.storage import retry
 from sovtrain.storage.uri import _split, canonical_uri, is_local
 

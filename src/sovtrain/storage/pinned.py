@@ -17,7 +17,7 @@ import errno
 import os
 from pathlib import Path
 
-from sovtrain.errors import StorageError
+from sovtrain.core.errors import StorageError
 from sovtrain.storage.core import _admit, canonical_uri, is_local
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import TypeVar
 
-from sovtrain.errors import StorageError
+from sovtrain.core.errors import StorageError
 
 log = logging.getLogger("sovtrain.storage")
 T = TypeVar("T")

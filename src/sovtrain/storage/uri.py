@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from sovtrain.errors import StorageError
+from sovtrain.core.errors import StorageError
 
 _AUTHORITY = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]*")  # RFC 3986 authority characters
 _IPV6_HOST = re.compile(r"//\[[0-9A-Fa-f:.]*\]")  # `http://[::1]:5000` is not a chained URL

@@ -42,7 +42,7 @@ def spool_dir(output_uri: str) -> Path:
     local = storage.local_path(output_uri)
     if local is not None:
         return local / "tracking"
-    from sovtrain.data.shards import cache_root
+    from sovtrain.core.paths import cache_root
 
     digest = hashlib.sha256(output_uri.rstrip("/").encode()).hexdigest()[:12]
     name = output_uri.rstrip("/").rsplit("/", 1)[-1] or "run"

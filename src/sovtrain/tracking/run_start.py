@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 from sovtrain.tracking.records import classify, reason
 
 log = logging.getLogger(__name__)

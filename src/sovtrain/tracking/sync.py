@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 from sovtrain.tracking.backlog import Backlog, find_backlogs, hold_lock, spool_dir
 from sovtrain.tracking.records import classify, forget_snapshot, points, reason, send
 from sovtrain.tracking.run_start import bound_http_requests

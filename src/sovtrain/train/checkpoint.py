@@ -33,8 +33,8 @@ import torch
 import torch.distributed as dist
 
 from sovtrain import storage
-from sovtrain.errors import CheckpointError, SovtrainError
-from sovtrain.hashing import sha256_file
+from sovtrain.core.errors import CheckpointError, SovtrainError
+from sovtrain.core.hashing import sha256_file
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"

@@ -27,7 +27,7 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from sovtrain import storage
-from sovtrain.errors import SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 log = logging.getLogger(__name__)
 LEASE = "writer.lease"

@@ -25,14 +25,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from sovtrain.core.errors import TrainingDiverged
 from sovtrain.data.loader import BatchLoader, PackedDataset, fixed_batches, make_sampler
-from sovtrain.errors import TrainingDiverged
+from sovtrain.distributed.context import DistContext
+from sovtrain.distributed.signals import process_stop_request
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import NullTracker
 from sovtrain.train.checkpoint import CheckpointStore, SavedCheckpoint
-from sovtrain.train.dist import DistContext
 from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
-from sovtrain.train.signals import process_stop_request
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,11 @@ from typing import Any
 import torch.distributed as dist
 
 from sovtrain import storage
+from sovtrain.core.errors import CheckpointError
 from sovtrain.data.prepare import prepare
 from sovtrain.data.shards import manifest_digest, read_manifest
-from sovtrain.errors import CheckpointError
+from sovtrain.distributed.context import DistContext, init_distributed
+from sovtrain.distributed.signals import process_stop_request
 from sovtrain.governance.admission import Admission, check, install_guard
 from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
@@ -30,13 +32,11 @@ from sovtrain.model.peak import device_key, peak_flops
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import MlflowTracker, NullTracker, default_tracking_uri, flatten
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
-from sovtrain.train.dist import DistContext, init_distributed
 from sovtrain.train.ds_config import deepspeed_config
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
 from sovtrain.train.loop import RunSummary, Trainer, TrainState
 from sovtrain.train.metrics import ThroughputMeter
 from sovtrain.train.optim import build_optimizer, warmup_cosine
-from sovtrain.train.signals import process_stop_request
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,81 @@
+"""`sovtrain residency ...` and `sovtrain audit ...`: the admission check and the audit log,
+for reviewers and for people about to submit a job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sovtrain.cli.options import ClusterOpt, RecipeArg, default_cluster
+from sovtrain.core.errors import PolicyRefused, SovtrainError
+
+residency_app = typer.Typer(help="Check where a job may run and write.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify hash-chained audit logs.", no_args_is_help=True)
+out = Console()
+
+
+@residency_app.command("check")
+def residency_check(
+    recipe: RecipeArg,
+    cluster: ClusterOpt = "",
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a recipe field (repeatable).")
+    ] = None,
+) -> None:
+    """Explain, dataset by dataset, whether RECIPE may run on CLUSTER and where outputs may go.
+
+    Exit 0 when admitted, 3 when refused (the refusing rule is named). Nothing is read or
+    written; `data prepare`, `train` and Slurm submission run the same check first.
+    """
+    from sovtrain.governance.admission import admit
+    from sovtrain.recipe import load_recipe
+
+    loaded = load_recipe(recipe, set_ or [])
+    admission = admit(loaded.recipe, cluster or default_cluster())
+    site = admission.site
+    table = Table(title=f"{recipe} on {site.cluster.name} (compute region {site.compute_region})")
+    for column in ("dataset", "check", "where", "storage region", "rule", "result", "reason"):
+        table.add_column(column, overflow="fold")
+    for d in admission.decisions:
+        result = "[green]allow[/green]" if d.allowed else "[red]DENY[/red]"
+        table.add_row(d.dataset, f"{d.action} {d.purpose}", d.uri, d.storage_region or "-",
+                      d.rule, result, d.reason)  # fmt: skip
+    out.print(table)
+    regions = ", ".join(admission.output_regions) or "none"
+    out.print(f"outputs derived from these datasets may be stored in: {regions}", highlight=False)
+    for mapping in site.policy.storage:
+        if mapping.region in admission.output_regions:
+            out.print(f"  {mapping.prefix} ({mapping.region})", highlight=False)
+    if not admission.allowed:
+        raise PolicyRefused("\n".join(d.refusal() for d in admission.refusals()))
+    out.print("[green]admitted[/green]")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    paths: Annotated[list[Path], typer.Argument(help="audit.jsonl file(s) to check.")],
+    head: Annotated[
+        str | None,
+        typer.Option(help="Expected head 'N:HASH' (the MLflow run's audit.head tag)."),
+    ] = None,
+) -> None:
+    """Check every record's hash and the chain; exit 2 if anything was edited or removed."""
+    from sovtrain.governance.audit import verify
+
+    failed = False
+    for path in paths:
+        if not path.is_file():
+            raise SovtrainError(f"{path}: no such audit log")
+        result = verify(path, expect_head=head)
+        status = "[green]ok[/green]" if result.ok else "[red]TAMPERED[/red]"
+        out.print(f"{status} {path}: {result.records} records, {result.denied} denied, "
+                  f"head {result.head[:24]}...", highlight=False)  # fmt: skip
+        for problem in result.problems:
+            out.print(f"  {problem}", highlight=False)
+        failed |= not result.ok
+    if failed:
+        raise SovtrainError("audit verification failed")
