@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from sovtrain.recipe.load import LoadedRecipe
 
 RecipeArg = Annotated[Path, typer.Argument(help="Recipe YAML file (see recipes/).")]
 SetOpt = Annotated[
@@ -31,3 +35,14 @@ SlurmClusterOpt = Annotated[
 def default_cluster() -> str:
     """The profile a command without --cluster runs on."""
     return os.environ.get("SOVTRAIN_CLUSTER", "local")
+
+
+# every command's messages go to stderr; soft_wrap: paths in messages stay copyable
+console = Console(stderr=True, soft_wrap=True)
+
+
+def load(recipe: Path, overrides: list[str] | None) -> LoadedRecipe:
+    """The recipe, validated, with `--set` overrides applied (before anything is spawned)."""
+    from sovtrain.recipe import load_recipe
+
+    return load_recipe(recipe, overrides or [])

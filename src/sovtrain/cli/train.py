@@ -1,0 +1,118 @@
+"""`sovtrain train` and `sovtrain flops`: run a recipe, or price it first."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sovtrain.cli.options import ClusterOpt, RecipeArg, SetOpt, default_cluster, load
+from sovtrain.core.errors import Preempted, SovtrainError
+
+
+def train(
+    recipe: RecipeArg,
+    set_: SetOpt = None,
+    resume: Annotated[
+        str, typer.Option(help="auto: newest verified checkpoint; never; or a checkpoint URI.")
+    ] = "auto",
+    nproc: Annotated[
+        int, typer.Option(help="Start N local data-parallel processes (via torchrun).")
+    ] = 1,
+    peak_tflops: Annotated[
+        float | None, typer.Option(help="Peak TFLOPS per device for MFU (default: table/probe).")
+    ] = None,
+    stop_after: Annotated[
+        int | None,
+        typer.Option(help="Checkpoint and exit after N steps of this invocation; rerun continues."),
+    ] = None,
+    cluster: ClusterOpt = "",
+) -> None:
+    """Pre-train a model with DeepSpeed. Rerunning the same command continues the run.
+
+    Residency admission runs before anything starts; every storage access is then checked
+    and written to the run's audit log.
+    """
+    loaded = load(recipe, set_)  # validate before spawning anything
+    from sovtrain.distributed.launch import in_distributed_launch, relaunch_with_torchrun
+    from sovtrain.governance.admission import enforce
+
+    cluster = cluster or default_cluster()
+    if nproc > 1 and not in_distributed_launch():
+        enforce(loaded.recipe, cluster, loaded.recipe.run.name, install=False)
+        relaunch_with_torchrun(nproc)
+    from sovtrain.train.report import print_summary
+    from sovtrain.train.session import run_training
+
+    session, summary = run_training(
+        loaded, resume=resume, peak_tflops=peak_tflops, stop_after=stop_after, cluster=cluster
+    )
+    if session.ctx.is_main:
+        print_summary(session, summary)
+    if summary.stopped_by and summary.final_step < session.trainer.total_steps:
+        _stopped_by_signal(session, summary)
+
+
+def _stopped_by_signal(session, summary) -> None:
+    """Under the sbatch template every rank exits 0 and rank 0 leaves a requeue marker
+    (a non-zero rank exit would make `srun --kill-on-bad-exit` kill its peers mid-exit);
+    elsewhere exit 75, "checkpointed, run again"."""
+    marker = os.environ.get("SOVTRAIN_REQUEUE_FILE")
+    if marker:
+        if session.ctx.is_main:
+            Path(marker).write_text(f"{summary.stopped_by} step {summary.final_step}\n")
+        logging.getLogger("sovtrain").warning(
+            "%s: checkpointed at step %d; the job requeues itself", summary.stopped_by,
+            summary.final_step,
+        )  # fmt: skip
+        return
+    raise Preempted(
+        f"{summary.stopped_by}: checkpointed at step {summary.final_step}; "
+        "run the same command (or requeue the job) to continue"
+    )
+
+
+def flops(
+    recipe: RecipeArg,
+    set_: SetOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    gpus: Annotated[int | None, typer.Option(help="Devices for the wall-time estimate.")] = None,
+    device: Annotated[str, typer.Option(help="Device type: h100, h200, h800, h20, ...")] = "h100",
+    tokens: Annotated[float | None, typer.Option(help="Training tokens D.")] = None,
+    mfu: Annotated[float, typer.Option(help="Assumed model FLOPs utilisation.")] = 0.4,
+) -> None:
+    """Parameters and training FLOPs per token; with --gpus/--tokens, wall time and GPU-hours."""
+    from sovtrain.model.build import build_config
+    from sovtrain.model.flops import estimate_wall_time, model_cost
+    from sovtrain.model.peak import lookup_tflops
+
+    r = load(recipe, set_).recipe
+    cost = model_cost(build_config(r.model, r.tokenizer.vocab_size), r.train.seq_len)
+    out: dict[str, float | int | str] = {
+        "params": cost.params,
+        "flops_per_token": cost.flops_per_token,
+        "seq_len": cost.seq_len,
+    }
+    if gpus and tokens:
+        try:
+            peak = lookup_tflops(device, r.train.precision) * 1e12
+        except KeyError as err:
+            raise SovtrainError(str(err)) from None
+        out.update(device=device, gpus=gpus, tokens=tokens, mfu=mfu)
+        out.update(estimate_wall_time(cost, tokens, gpus, peak, mfu))
+    if as_json:
+        typer.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        text = (
+            f"{value:,.4g}"
+            if isinstance(value, float)
+            else f"{value:,}"
+            if isinstance(value, int)
+            else value
+        )
+        typer.echo(f"{key:>18}: {text}")
