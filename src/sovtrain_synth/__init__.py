@@ -20,7 +20,7 @@ in English and Traditional Chinese only.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from sovtrain_synth import bank_comms, finance, logistics
@@ -37,7 +37,7 @@ class Corpus:
     """What a corpus name stands for: its documents' domain, kinds and languages."""
 
     domain: str
-    kinds: dict[str, Callable[[random.Random], list[tuple[str, str, str]]]]
+    kinds: Mapping[str, Callable[[random.Random], list[tuple[str, str, str]]]]
     languages: tuple[str, ...] = LANGS
 
 

@@ -17,7 +17,9 @@ from sovtrain.data.clean import pii
 from sovtrain.data.generate import generate_corpus
 from sovtrain.data.sources import read_source
 from sovtrain.recipe.schema import SyntheticSource
-from sovtrain_synth import bank_comms, bank_pii, bank_talk
+from sovtrain_synth import bank_comms
+from sovtrain_synth.bank_comms import pii as bank_pii
+from sovtrain_synth.bank_comms import talk as bank_talk
 
 CORPUS = "hk-bank-comms"
 ALL_TYPES = tuple(pii.DETECTORS)

@@ -20,7 +20,8 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from sovtrain.core.errors import SovtrainError
-from sovtrain.model.init import apply_lora, resolve_base
+from sovtrain.model.converters import apply_lora
+from sovtrain.model.init import resolve_base
 from sovtrain.model.load import DictSource, empty_model, load_base, materialise
 from tests.conftest import REPO
 
@@ -136,7 +137,8 @@ ZERO3 = textwrap.dedent(
     """
     import sys, torch, deepspeed
     from transformers import AutoConfig, AutoModelForCausalLM
-    from sovtrain.model.init import apply_lora, resolve_base
+    from sovtrain.model.converters import apply_lora
+    from sovtrain.model.init import resolve_base
     from sovtrain.model.load import load_base
     from sovtrain.distributed.context import init_distributed
 

@@ -12,8 +12,7 @@ import pytest
 
 from sovtrain.data.clean.text import detect_language
 from sovtrain_synth import LANGS, SYNTHETIC_MARKER
-from sovtrain_synth.hanzi import T2S
-from sovtrain_synth.instruct import (
+from sovtrain_synth.instructions import (
     ALL_TASKS,
     KITS,
     ChatExample,
@@ -21,6 +20,7 @@ from sovtrain_synth.instruct import (
     to_record,
     write_sft_jsonl,
 )
+from sovtrain_synth.lexicon.hanzi import T2S
 
 DOMAINS = tuple(KITS)
 # Characters the package's own Traditional -> Simplified map changes.

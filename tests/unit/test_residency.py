@@ -17,7 +17,7 @@ from sovtrain.core.errors import PolicyRefused, StorageError
 from sovtrain.governance import audit
 from sovtrain.governance.admission import admit, enforce
 from sovtrain.governance.cards import approve
-from sovtrain.governance.policy import load_site
+from sovtrain.governance.sites import load_site
 from sovtrain.recipe import load_recipe
 from tests.conftest import REPO, private_recipe
 

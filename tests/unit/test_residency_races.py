@@ -21,7 +21,7 @@ from sovtrain import storage
 from sovtrain.core.errors import PolicyRefused, StorageError
 from sovtrain.governance import audit
 from sovtrain.governance.admission import enforce
-from sovtrain.governance.policy import load_site
+from sovtrain.governance.sites import load_site
 from sovtrain.recipe import load_recipe
 from sovtrain.train.lease import LEASE, RunBusy, RunLease, gone, me
 from tests.conftest import private_recipe

@@ -10,7 +10,7 @@ import torch
 from sovtrain.data.chat import CHAT_TEMPLATE, RowPacker, encode_chat, render_chat
 from sovtrain.data.tokenizer import train_bpe
 from sovtrain.model.build import build_model
-from sovtrain.model.init import apply_lora
+from sovtrain.model.converters import apply_lora
 from sovtrain.recipe.schema import LoraSection, ModelSection
 
 SPECIALS = ["<|endoftext|>", "<|pad|>", "<|im_start|>", "<|im_end|>"]

@@ -8,8 +8,8 @@ from collections import defaultdict
 import pytest
 
 import sovtrain_synth as synth
-from sovtrain_synth import companies, hanzi, names, places
-from sovtrain_synth.common import table
+from sovtrain_synth.lexicon import companies, hanzi, names, places
+from sovtrain_synth.lexicon.common import table
 
 CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 TRADITIONAL_ONLY = "們國銀貨運證發區與會"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 import typer
 
@@ -42,7 +43,7 @@ GROUPS: dict[str, typer.Typer] = {
     "slurm": slurm_app,
     "tracking": tracking_app,
 }
-COMMANDS = {
+COMMANDS: dict[str, Callable[..., None]] = {
     "train": train,
     "flops": flops,
     "eval": eval_command,

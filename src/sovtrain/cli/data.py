@@ -57,16 +57,20 @@ def data_generate(
 ) -> None:
     """Write a synthetic bilingual corpus as JSON lines (read it back as a `files` source)."""
     from sovtrain.data.generate import generate_corpus
-    from sovtrain_synth import CORPORA
+    from sovtrain.data.registry import generators
 
-    if domain not in CORPORA:
-        raise SovtrainError(f"corpus must be one of {', '.join(CORPORA)}, got {domain!r}")
+    corpora = generators.corpora()
+    if not corpora:
+        why = generators.missing_note() or "no generator package registered one"
+        raise SovtrainError(f"no generated corpora ({why}): install a generator package")
+    if domain not in corpora:
+        raise SovtrainError(f"corpus must be one of {', '.join(corpora)}, got {domain!r}")
     if (documents is None) == (size is None):
         raise SovtrainError("give exactly one of --documents or --size")
     corpus = generate_corpus(domain, out, seed, documents, _parse_size(size) if size else None)
     console.print(
         f"wrote {corpus.bytes:,} bytes, {corpus.documents:,} documents "
-        f"x {len(CORPORA[domain].languages)} languages, "
+        f"x {len(corpora[domain].languages)} languages, "
         f"in {len(corpus.parts)} part(s) under {corpus.uri}"
     )
 

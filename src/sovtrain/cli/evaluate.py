@@ -73,5 +73,5 @@ def ask_command(
                                 eos_token_id=stop, pad_token_id=stop)  # fmt: skip
     typer.echo(f"Q: {question}")
     typer.echo(
-        f"A: {tokenizer.decode(answer[0, ids.shape[1] :], skip_special_tokens=True).strip()}"
+        f"A: {str(tokenizer.decode(answer[0, ids.shape[1] :], skip_special_tokens=True)).strip()}"
     )

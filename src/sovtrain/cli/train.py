@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sovtrain.cli.options import ClusterOpt, RecipeArg, SetOpt, default_cluster, load
-from sovtrain.core.errors import Preempted, SovtrainError
+from sovtrain.core.errors import SovtrainError
 
 
 def train(
@@ -46,6 +43,7 @@ def train(
         enforce(loaded.recipe, cluster, loaded.recipe.run.name, install=False)
         relaunch_with_torchrun(nproc)
     from sovtrain.train.report import print_summary
+    from sovtrain.train.requeue import end_stopped_invocation
     from sovtrain.train.session import run_training
 
     session, summary = run_training(
@@ -53,27 +51,8 @@ def train(
     )
     if session.ctx.is_main:
         print_summary(session, summary)
-    if summary.stopped_by and summary.final_step < session.trainer.total_steps:
-        _stopped_by_signal(session, summary)
-
-
-def _stopped_by_signal(session, summary) -> None:
-    """Under the sbatch template every rank exits 0 and rank 0 leaves a requeue marker
-    (a non-zero rank exit would make `srun --kill-on-bad-exit` kill its peers mid-exit);
-    elsewhere exit 75, "checkpointed, run again"."""
-    marker = os.environ.get("SOVTRAIN_REQUEUE_FILE")
-    if marker:
-        if session.ctx.is_main:
-            Path(marker).write_text(f"{summary.stopped_by} step {summary.final_step}\n")
-        logging.getLogger("sovtrain").warning(
-            "%s: checkpointed at step %d; the job requeues itself", summary.stopped_by,
-            summary.final_step,
-        )  # fmt: skip
-        return
-    raise Preempted(
-        f"{summary.stopped_by}: checkpointed at step {summary.final_step}; "
-        "run the same command (or requeue the job) to continue"
-    )
+    # a signalled stop before the end: leave the requeue marker, or exit 75
+    end_stopped_invocation(summary, session.trainer.total_steps, session.ctx.is_main)
 
 
 def flops(

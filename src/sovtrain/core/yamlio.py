@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from yaml.composer import Composer
@@ -47,12 +47,18 @@ def max_bytes() -> int:
 class _BoundedComposer(Composer):
     """Composer that counts alias uses and nesting while it builds the node graph."""
 
+    if TYPE_CHECKING:  # the event API of the parser it is mixed with (CParser or Parser)
+
+        def peek_event(self) -> Any: ...
+
+        def check_event(self, *choices: Any) -> bool: ...
+
     def __init__(self) -> None:
         super().__init__()
         self._aliases = 0
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
         if self.check_event(AliasEvent):
             self._aliases += 1
@@ -110,7 +116,8 @@ def _unique_mapping(loader: SafeConstructor, node: MappingNode) -> dict[Any, Any
     return loader.construct_mapping(node)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+# the stubs type constructors for yaml's own Loader classes only; ours composes with its own
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)  # type: ignore[type-var]
 
 
 def _check_expansion(root: Node) -> None:

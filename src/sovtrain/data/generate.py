@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from rich.progress import Progress
 
-import sovtrain_synth as synth
 from sovtrain import storage
+from sovtrain.data.registry import Corpus, generators
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,15 @@ class GeneratedCorpus:
     bytes: int
 
 
-def _lines(domain: str, seed: int, documents: int | None) -> Iterator[tuple[str, int]]:
+def _lines(corpus: Corpus, seed: int, documents: int | None) -> Iterator[tuple[str, int]]:
     """(JSON line, document ordinal): a line per language per document; None is endless."""
     start, batch = 0, 10_000
     while documents is None or start < documents:
         count = batch if documents is None else min(batch, documents - start)
         # one generator per batch keeps memory flat; the batch seed is derived from the
-        # corpus seed, so the whole stream is still a pure function of (domain, seed)
+        # corpus seed, so the whole stream is still a pure function of (corpus, seed)
         ordinal, last_id = start - 1, None
-        for doc in synth.generate(domain, seed * 1_000_003 + start // batch, count):
+        for doc in corpus.generate(seed * 1_000_003 + start // batch, count, None):
             if doc.doc_id != last_id:
                 ordinal, last_id = ordinal + 1, doc.doc_id
             row = {"id": f"{doc.doc_id}-b{start // batch}", "lang": doc.lang,
@@ -52,12 +52,16 @@ def generate_corpus(
 ) -> GeneratedCorpus:
     """Generate until `documents` parallel documents or `max_bytes` of JSON lines, in parts.
 
-    `domain` is a corpus name from `synth.CORPORA` (`finance`, `logistics`, `hk-bank-comms`);
-    it names the part files, while each row's `domain` field is the corpus's domain. Each
-    document is written in the corpus's own languages (two for hk-bank-comms, three otherwise).
+    `domain` is a generated corpus's name (`registry.generators`: `finance`, `logistics`,
+    `hk-bank-comms`); it names the part files, while each row's `domain` field is the corpus's
+    domain. Each document is written in the corpus's own languages (two for hk-bank-comms,
+    three otherwise).
     """
-    if domain not in synth.CORPORA:
-        raise ValueError(f"unknown corpus {domain!r}; expected one of {sorted(synth.CORPORA)}")
+    corpora = generators.corpora()
+    if domain not in corpora:
+        missing = generators.missing_note()
+        raise ValueError(f"unknown corpus {domain!r}; expected one of {sorted(corpora)}"
+                         + (f" ({missing})" if missing else ""))  # fmt: skip
     if documents is None and max_bytes is None:
         raise ValueError("give documents or max_bytes")
     parts: list[str] = []
@@ -75,7 +79,7 @@ def generate_corpus(
 
     with Progress(disable=not show_progress, transient=True) as progress:
         task = progress.add_task(f"generating {domain}", total=max_bytes or documents)
-        for line, index in _lines(domain, seed, documents):
+        for line, index in _lines(corpora[domain], seed, documents):
             encoded = len(line.encode())
             if max_bytes is not None and written + encoded > max_bytes:
                 break

@@ -9,6 +9,10 @@ The output is keyed by a digest of everything that determines it (data and token
 sections or the base tokenizer's digest, seq_len, seed, format version). Re-running with the
 same key finds a verified manifest and does nothing, so `train` can call this
 unconditionally.
+
+`PreparedData`, `prepared_locations`, `reusable_manifest` and `merge_counts` live in
+`prepared.py`, shared with `sft.py` (which `prepare` hands fine-tuning recipes to); callers
+still find them here.
 """
 
 from __future__ import annotations
@@ -29,13 +33,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-import sovtrain_synth as synth
 from sovtrain import storage
 from sovtrain.core.errors import DataError
 from sovtrain.core.paths import cache_root
 from sovtrain.data import fertility, shards, tokenizer
 from sovtrain.data.clean import Cleaner, batched, cleaning_digest
+from sovtrain.data.prepared import PreparedData, merge_counts, prepared_locations, reusable_manifest
 from sovtrain.data.reference_text import REFERENCE_TEXT
+from sovtrain.data.registry import generators
+from sovtrain.data.sft import prepare_sft
 from sovtrain.data.sources import check_card_domains, read_source, source_files
 from sovtrain.data.spool import Spool
 from sovtrain.recipe.schema import FilesSource, Recipe, SourceSection
@@ -44,15 +50,6 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 2
 _BATCH = 512
 _FERTILITY_CHARS = 2_000_000  # held-out characters per language measured
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    tokenizer_uri: str
-    shards_uri: str
-    manifest: dict[str, Any]
-    manifest_digest: str
-    reused: bool
 
 
 def prepare_key(recipe: Recipe, base_tokenizer: str | None = None) -> str:
@@ -64,7 +61,7 @@ def prepare_key(recipe: Recipe, base_tokenizer: str | None = None) -> str:
     )
     material = {
         "format": FORMAT_VERSION,
-        "generator": synth.GENERATOR_VERSION,
+        "generator": generators.generator_version(),
         "seed": recipe.run.seed,
         "seq_len": recipe.train.seq_len,
         "data": recipe.data.model_dump(mode="json", exclude={"prepared_uri", "workers"}),
@@ -81,11 +78,6 @@ def _input_fingerprints(recipe: Recipe) -> dict[str, list[str]]:
         for source in recipe.data.sources
         if isinstance(source, FilesSource)
     }
-
-
-def prepared_locations(recipe: Recipe) -> tuple[str, str]:
-    base = recipe.data.prepared_uri
-    return storage.join(base, "tokenizer"), storage.join(base, "shards")
 
 
 @dataclass(frozen=True)
@@ -110,10 +102,8 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     if recipe.model.init_from:
         from sovtrain.model.init import resolve_base
 
-        base = resolve_base(recipe.model.init_from, pick_checkpoint=False)
+        base = resolve_base(recipe.model.init_from)
     if recipe.finetune is not None:  # chat examples on the base model's tokenizer
-        from sovtrain.data.sft import prepare_sft
-
         assert base is not None  # the schema requires init_from with finetune
         return prepare_sft(recipe, base.tokenizer_uri, show_progress, base.lineage)
     check_card_domains(recipe.data.sources)
@@ -336,34 +326,3 @@ def _fertility(recipe: Recipe, bpe: Any, spool: Spool) -> dict[str, Any]:
         "heldout": [f.as_dict() for f in fertility.measure(bpe, baseline, by_lang)],
         "reference": [f.as_dict() for f in fertility.measure(bpe, baseline, REFERENCE_TEXT)],
     }
-
-
-def merge_counts(writers: dict[tuple[str, str], shards.ShardWriter]) -> dict[str, Any]:
-    """split -> source -> language -> {documents, tokens}."""
-    merged: dict[str, Any] = {split: {} for split in shards.SPLITS}
-    for (split, _), w in sorted(writers.items()):
-        for source, langs in w.counts.items():
-            for lang, c in langs.items():
-                slot = (
-                    merged[split]
-                    .setdefault(source, {})
-                    .setdefault(lang, {"documents": 0, "tokens": 0})
-                )
-                slot["documents"] += c["documents"]
-                slot["tokens"] += c["tokens"]
-    return merged
-
-
-def reusable_manifest(shard_uri: str, key: str) -> dict[str, Any] | None:
-    try:
-        manifest = shards.read_manifest(shard_uri)
-    except DataError:
-        return None
-    if manifest.get("prepare_key") != key:
-        return None
-    try:
-        shards.verify_shards(shard_uri, manifest)
-    except (DataError, FileNotFoundError) as err:
-        log.warning("rebuilding prepared data: %s", err)
-        return None
-    return manifest

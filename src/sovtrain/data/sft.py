@@ -29,6 +29,8 @@ from sovtrain.data.chat import (
     encode_chat,
     validate_messages,
 )
+from sovtrain.data.prepared import PreparedData, merge_counts, prepared_locations, reusable_manifest
+from sovtrain.data.registry import generators
 from sovtrain.data.sources import BadRow, check_card_domains, expand, json_row
 from sovtrain.data.spool import is_heldout
 from sovtrain.recipe.schema import ChatFilesSource, Recipe, SyntheticChatSource
@@ -53,10 +55,8 @@ def read_chat_source(
     source: SyntheticChatSource | ChatFilesSource, seed: int
 ) -> Iterator[ChatRecord]:
     if isinstance(source, SyntheticChatSource):
-        from sovtrain_synth.instruct import generate_sft
-
-        examples = generate_sft(source.domain, seed, source.examples, tuple(source.tasks),
-                                tuple(source.languages))  # fmt: skip
+        kit = generators.chat_kit(source.domain)
+        examples = kit.generate(seed, source.examples, tuple(source.tasks), tuple(source.languages))
         for ex in examples:
             yield ChatRecord(ex.example_id, source.name, ex.domain, ex.task, ex.lang,
                              ex.messages, ex.reference)  # fmt: skip
@@ -112,8 +112,6 @@ def prepare_sft(
 
     `base_lineage`: the cards the base was trained on; its tokenizer copy derives from them
     (a run's tokenizer was trained on its data), so its write carries them."""
-    from sovtrain.data.prepare import PreparedData, prepared_locations, reusable_manifest
-
     assert recipe.finetune is not None
     check_card_domains(recipe.data.sources)
     tok_uri, shard_uri = prepared_locations(recipe)
@@ -159,8 +157,6 @@ def prepare_sft(
         "truncated_examples": truncated,
         "shards": [s for slot in sorted(writers) for s in writers[slot].close()],
     }
-    from sovtrain.data.prepare import merge_counts
-
     manifest["counts"] = merge_counts(writers)
     for split in shards.SPLITS:
         if shards.summarize(manifest["shards"], split) == 0:

@@ -1,5 +1,8 @@
 """Read a recipe's sources as `Record`s: generated corpora, or files on any storage.
 
+Generated corpora come from whichever generator package registered them (`registry.py`), so
+reading files never needs the generators installed.
+
 Files are opened only through `sovtrain.storage` (so residency guards see every read) and
 parsed here: JSON lines, Parquet (streamed by row group, so large files never sit in memory)
 or plain text (one document per blank-line-separated block). `hf-dataset` sources are
@@ -19,10 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import sovtrain_synth as synth
 from sovtrain import storage
 from sovtrain.core.errors import DataError
 from sovtrain.data.clean import Record
+from sovtrain.data.registry import generators
 from sovtrain.recipe.schema import FilesSource, SourceSection, SyntheticSource
 from sovtrain.recipe.sources import HfDatasetSource
 
@@ -44,8 +47,8 @@ def read_source(
     counts.setdefault("rows", 0)
     counts.setdefault("filtered", 0)
     if isinstance(source, SyntheticSource):
-        corpus = source.corpus or source.domain
-        for doc in synth.generate(corpus, seed, source.documents, list(source.languages)):
+        corpus = generators.corpus(source.corpus or source.domain)
+        for doc in corpus.generate(seed, source.documents, list(source.languages)):
             counts["rows"] += 1
             yield Record(doc.doc_id, source.name, doc.domain, doc.text)
         return
@@ -54,6 +57,8 @@ def read_source(
 
         yield from _documents(source, dataset_rows(source), counts)
         return
+    if not isinstance(source, FilesSource):  # chat kinds are read by sft.read_chat_source
+        raise TypeError(f"source {source.name!r}: kind {source.kind} holds chats, not documents")
     rows = ((uri, f"{source.name}:{posixpath.basename(uri)}", number, row)
             for uri in expand(source.uri) for number, row in _read_rows(uri, source))  # fmt: skip
     yield from _documents(source, rows, counts)
@@ -108,7 +113,7 @@ def check_card_domains(sources: list[Any]) -> None:
     """A source's domain must be its data card's: the card is what governance reviewed, so a
     recipe cannot relabel a dataset. Cards that do not load are left to admission, which
     names them (and `data prepare` run outside admission has no cards to compare)."""
-    from sovtrain.governance.cards import CardError, load_card
+    from sovtrain.governance.cards import CardError, DataCard, load_card
     from sovtrain.governance.policy import cards_dir
 
     for source in sources:
@@ -117,7 +122,7 @@ def check_card_domains(sources: list[Any]) -> None:
             card = load_card(path).card
         except CardError:
             continue
-        if card.domain != source.domain:
+        if isinstance(card, DataCard) and card.domain != source.domain:
             raise DataError(
                 f"data.sources {source.name!r}: domain {source.domain!r}, but its data card "
                 f"{source.card!r} ({path}) says domain {card.domain!r}: make them agree"

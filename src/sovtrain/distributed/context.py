@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
+
+from sovtrain.distributed.collectives import new_host_group
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,9 @@ class DistContext:
     launcher: str  # "torchrun" | "srun" | "single"
     device: torch.device
     backend: str
+    # small host-side agreements (the stop flag) ride here, never on the NCCL stream:
+    # a gloo group beside an NCCL default, None (the default group) when that is gloo
+    host_group: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_main(self) -> bool:
@@ -71,7 +77,8 @@ def setup_env() -> tuple[str, int, int, int]:
 
 
 def init_distributed() -> DistContext:
-    """Initialise the process group (NCCL on GPU, gloo on CPU) and pick this rank's device."""
+    """Initialise the process group (NCCL on GPU, gloo on CPU) and pick this rank's device;
+    with NCCL, also the gloo group for host-side flags (created once, by every rank)."""
     import deepspeed
 
     launcher, rank, world, local_rank = setup_env()
@@ -83,4 +90,5 @@ def init_distributed() -> DistContext:
         device = torch.device("cpu")
         backend = "gloo"
     deepspeed.init_distributed(dist_backend=backend, verbose=False)
-    return DistContext(rank, world, local_rank, launcher, device, backend)
+    host_group = new_host_group(backend)
+    return DistContext(rank, world, local_rank, launcher, device, backend, host_group)

@@ -2,9 +2,11 @@
 
 Slurm sends USR1 `signal_grace_s` before the time limit (`#SBATCH --signal=USR1@N`), on
 `scancel --signal=USR1`, and SIGTERM on preemption or cancel. A handler only sets a flag: the
-ranks agree on stopping inside the all-reduce the loop already does at each logging step (a
-rank that stops alone would hang the others in their next collective), then all of them
-write one checkpoint and exit with PREEMPTED_EXIT so the batch script requeues the job.
+ranks agree on stopping at every step boundary, in a one-byte collective of their own on a
+host (gloo) group (`collectives.any_rank`; a rank that stops alone would hang the others in
+their next collective), so a stop never waits for `log_interval` and never syncs the device.
+Then all of them write one checkpoint and exit with PREEMPTED_EXIT so the batch script
+requeues the job.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class StopRequest:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.signal_name is None:
             self.signal_name = signal.Signals(signum).name
-            log.warning("%s received: checkpointing at the next logging step", self.signal_name)
+            log.warning("%s received: checkpointing at the next step boundary", self.signal_name)
 
     def __enter__(self) -> StopRequest:
         self._depth = getattr(self, "_depth", 0) + 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,8 @@ from sovtrain.data.chat import stop_token_ids
 from sovtrain.data.loader import PackedDataset
 from sovtrain.eval import metrics
 from sovtrain.model.build import build_model
-from sovtrain.model.init import apply_lora, load_into
+from sovtrain.model.converters import apply_lora
+from sovtrain.model.init import load_into
 from sovtrain.model.weights import consolidate
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class EvalResult:
 
 def load_checkpoint_model(recipe: Any, step_uri: str, vocab_size: int) -> torch.nn.Module:
     """The trained model (LoRA-wrapped when the recipe used adapters), in eval mode."""
-    model = build_model(recipe.model, vocab_size, recipe.run.seed)
+    model: torch.nn.Module = build_model(recipe.model, vocab_size, recipe.run.seed)
     if recipe.finetune is not None and recipe.finetune.lora is not None:
         model = apply_lora(model, recipe.finetune.lora)
     with storage.local_dir(step_uri, purpose="checkpoint") as local:
@@ -117,10 +117,11 @@ def task_metrics(model: torch.nn.Module, tokenizer: Any, examples: list[dict],
         result.add(name, domain, lang, sum(values) / len(values), len(values))
 
 
-def generate(model: torch.nn.Module, tokenizer: Any, messages: list[dict], stop: list[int],
+def generate(model: Any, tokenizer: Any, messages: list[dict], stop: list[int],
              max_new_tokens: int = MAX_NEW_TOKENS) -> str:  # fmt: skip
     """Greedy answer; the prompt is rendered by the tokenizer's own chat template (the one
-    saved with the prepared data), so eval asks exactly the way training taught."""
+    saved with the prepared data), so eval asks exactly the way training taught. `model` is a
+    transformers (or peft) model: `generate` is theirs, not `nn.Module`'s."""
     prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     ids = torch.tensor([tokenizer.encode(prompt, add_special_tokens=False)])
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (stop or [0])[0]
@@ -160,21 +161,22 @@ def evaluate(source: str, log_to_mlflow: bool = True) -> EvalReport:
     """Evaluate a recipe's run, a run directory or a checkpoint directory."""
     from sovtrain.data.shards import read_manifest
     from sovtrain.data.tokenizer import load_hf
-    from sovtrain.model.init import resolve_base
+    from sovtrain.train.checkpoint import resolve_base_weights
 
     if source.endswith((".yaml", ".yml")):
         from sovtrain.recipe import load_recipe
 
         source = load_recipe(source).recipe.run.output_uri
-    base = resolve_base(source)
+    base = resolve_base_weights(source)  # a run directory: its newest verified checkpoint
     if base.recipe is None:
         raise ValueError(f"{source}: evaluate a sovtrain run or checkpoint, not an HF directory")
-    recipe = base.recipe
-    state = json.loads(storage.read_text(storage.join(base.weights_uri, "sovtrain_state.json"),
+    recipe, weights_uri = base.recipe, base.weights_uri
+    assert weights_uri is not None  # resolve_base_weights always picks one
+    state = json.loads(storage.read_text(storage.join(weights_uri, "sovtrain_state.json"),
                                          purpose="checkpoint"))  # fmt: skip
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
     manifest = read_manifest(shards_uri)
-    model = load_checkpoint_model(recipe, base.weights_uri, manifest["vocab_size"])
+    model = load_checkpoint_model(recipe, weights_uri, manifest["vocab_size"])
     result = EvalResult()
     log.info("held-out perplexity by domain x language (%s)", shards_uri)
     heldout_perplexity(model, shards_uri, result)
@@ -197,15 +199,10 @@ def evaluate(source: str, log_to_mlflow: bool = True) -> EvalReport:
 
 
 def _log(recipe: Any, run_id: str, step: int, result: EvalResult) -> None:
-    """Into the training run itself: one run per model, eval next to its loss curve."""
-    from mlflow.entities import Metric
-    from mlflow.tracking import MlflowClient
-
+    """Into the training run itself: one run per model, eval next to its loss curve.
+    Non-finite values (a perplexity that overflowed) stay in eval.json only."""
     from sovtrain.tracking import run_tracking_uri
+    from sovtrain.tracking.runs import log_eval
 
-    client = MlflowClient(tracking_uri=run_tracking_uri(recipe))
-    stamp = int(time.time() * 1000)
-    values = [Metric(k, v, stamp, step) for k, v in result.mlflow_metrics().items()
-              if math.isfinite(v)]  # fmt: skip
-    client.log_batch(run_id, metrics=values)
-    client.log_text(run_id, markdown_table(result), "eval/eval.md")
+    finite = {k: v for k, v in result.mlflow_metrics().items() if math.isfinite(v)}
+    log_eval(run_tracking_uri(recipe), run_id, step, finite, markdown_table(result))

@@ -136,10 +136,10 @@ def resolve_source(source: str) -> ExportSource:
             raise CheckpointError(f"{source}: checkpoint does not verify against its manifest")
     else:
         store = CheckpointStore(checkpoints_root(run_uri), 0, 1)
-        name = store.newest_verified()
-        if name is None:
+        newest = store.newest_verified()
+        if newest is None:
             raise CheckpointError(f"{source}: the run has no verified checkpoint")
-        step_uri = storage.join(store.root, name)
+        step_uri = storage.join(store.root, newest)
     loaded = _run_recipe(run_uri)
     shards_uri = storage.join(loaded.recipe.data.prepared_uri, "shards")
     manifest = read_manifest(shards_uri)
@@ -147,7 +147,7 @@ def resolve_source(source: str) -> ExportSource:
     if loaded.recipe.model.init_from:  # fine-tuned weights also derive from the base's data
         from sovtrain.model.init import resolve_base
 
-        base = resolve_base(loaded.recipe.model.init_from, pick_checkpoint=False)
+        base = resolve_base(loaded.recipe.model.init_from)
         cards |= set(base.lineage)
     return ExportSource(
         run_uri, step_uri, loaded, manifest, manifest_digest(shards_uri), tuple(sorted(cards))

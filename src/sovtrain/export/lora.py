@@ -133,7 +133,9 @@ def write_adapter(
     targets = sorted({module.rsplit(".", 1)[-1] for module in _lora_pairs(state)})
     config = LoraConfig(
         r=settings.r,
-        lora_alpha=settings.alpha,
+        # peft annotates lora_alpha as int but scales by any number; the float is kept, so
+        # adapter_config.json states the alpha that was trained
+        lora_alpha=settings.alpha,  # type: ignore[arg-type]
         use_rslora=settings.use_rslora,
         target_modules=targets,
         lora_dropout=0.0,

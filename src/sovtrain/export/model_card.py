@@ -13,18 +13,21 @@ both: one licence across base and data is stated, several are `other`.
 
 The YAML front matter follows the Hugging Face model card fields (license, language, tags,
 base_model, datasets) and adds a `sovtrain:` block with the digests, for tools.
+
+The text is a Jinja template, `governance/templates/model_card.md.j2`, beside the
+compliance report's: a reviewer reads the card's wording in one place, and this module only
+gathers the facts it shows (`card_context`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import yaml
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sovtrain import storage
 
@@ -93,7 +96,7 @@ def _base_card(init_from: str | None) -> Any:
     if not init_from:
         return None
     from sovtrain.core.errors import SovtrainError
-    from sovtrain.governance.model_cards import find_model_card
+    from sovtrain.governance.bases import find_model_card
     from sovtrain.governance.policy import cards_dir
 
     try:
@@ -117,24 +120,7 @@ def _base_entry(base: Any) -> dict[str, Any]:
     }
 
 
-def _base_lines(init_from: str, base: Any) -> list[str]:
-    if base is None:
-        return ["## Base model", "", f"`{init_from}` (no model card claims it)", ""]
-    card = base.card
-    lines = [
-        "## Base model",
-        "",
-        f"- model card `{card.ref}` ({card.title}): content digest `{base.digest}`",
-        f"- licence: {card.licence_text}",
-        f"- source: {card.source.summary()}",
-        f"- location: `{card.weights.uri}`",
-        "- weight files (sha256, verified at admission):",
-    ]
-    lines += [f"  - `{f.path}`: `{f.sha256}`" for f in card.weights.files]
-    return [*lines, ""]
-
-
-def _union(values: Iterator[str]) -> list[str]:
+def _union(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
@@ -152,16 +138,132 @@ def _dataset_entry(card_id: str, loaded: Any) -> dict[str, Any]:
     }
 
 
-def _eval_rows(rows: list[dict[str, Any]]) -> list[str]:
-    with_n = any("n" in row for row in rows)
-    head = "| metric | domain | language | value |" + (" n |" if with_n else "")
-    out = [head, "|---|---|---|---:|" + ("---:|" if with_n else "")]
-    for row in rows:
-        value = row.get("value")
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        line = f"| {row.get('metric', '')} | {row.get('domain', '')} | {row.get('lang', '')} | "
-        out.append(line + shown + " |" + (f" {row.get('n', '')} |" if with_n else ""))
-    return out
+def _eval_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every cell present (blank when a row lacks it); values are formatted by the template."""
+    return [
+        {
+            "metric": f"{row.get('metric', '')}",
+            "domain": f"{row.get('domain', '')}",
+            "lang": f"{row.get('lang', '')}",
+            "value": row.get("value"),
+            "n": f"{row.get('n', '')}",
+        }
+        for row in rows
+    ]
+
+
+def _compute(compute: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Every figure the template may show (None: not recorded); None when there are none."""
+    if not compute:
+        return None
+    keys = ("world_size", "tokens_per_s", "mfu", "gpu_hours", "wall_hours")
+    return {"device": compute.get("device", "?"), **{k: compute.get(k) for k in keys}}
+
+
+def _front_matter(
+    recipe: Any,
+    cards: dict[str, Any],
+    base: Any,
+    manifest: dict[str, Any],
+    arch: str,
+    sovtrain: dict[str, Any],
+) -> str:
+    """The Hugging Face card fields plus the `sovtrain:` block, as YAML."""
+    front: dict[str, Any] = {
+        "license": _license(cards, base),
+        "language": _languages(manifest, cards),
+        "library_name": "peft" if sovtrain["kind"] == "adapter" else "transformers",
+        "pipeline_tag": "text-generation",
+        "tags": _union(
+            [
+                "sovtrain",
+                arch,
+                *_union(s.domain for s in recipe.data.sources),
+                *(["fine-tuned"] if recipe.finetune else []),
+                *(["lora"] if sovtrain["kind"] in ("merged", "adapter") else []),
+            ]
+        ),
+    }
+    if recipe.model.init_from:
+        front["base_model"] = base.card.source.repository if base else recipe.model.init_from
+    front["datasets"] = [c.card.ref if c is not None else i for i, c in cards.items()]
+    front["sovtrain"] = {**sovtrain, "base": _base_entry(base)} if base is not None else sovtrain
+    return yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip()
+
+
+def card_context(
+    recipe: Any,
+    *,
+    params: int,
+    step: int,
+    tokens_seen: int,
+    lineage: Sequence[str],
+    manifest: dict[str, Any],
+    manifest_digest: str,
+    eval_table: list[dict[str, Any]] | None = None,
+    compute: dict[str, Any] | None = None,
+    kind: str = "full",
+    weights_from: str = "module",
+    today: dt.date | None = None,
+) -> dict[str, Any]:
+    """What `model_card.md.j2` shows: the cards of the lineage and of the base, the regions
+    they leave for the weights, the architecture as trained, eval rows and compute."""
+    today = today or dt.date.today()
+    cards = _load_cards(sorted(set(lineage)))
+    base = _base_card(recipe.model.init_from)
+    regions, regions_text = weights_regions(cards | ({base.card.id: base} if base else {}), today)
+    found = [c for c in cards.values() if c is not None] + ([base] if base else [])
+    config = _architecture(recipe, manifest)
+    arch = config.get("model_type", recipe.model.arch)
+    sovtrain = {
+        "run": recipe.run.name,
+        "step": step,
+        "kind": kind,
+        "weights_from": weights_from,
+        "shards_manifest_digest": manifest_digest,
+        "datasets": [_dataset_entry(i, c) for i, c in cards.items()],
+        "weights_storage_regions": regions,
+    }
+    return {
+        "front_matter": _front_matter(recipe, cards, base, manifest, arch, sovtrain),
+        "run_name": recipe.run.name,
+        "kind": kind,
+        "arch": arch,
+        "params": params,
+        "context": config.get("max_position_embeddings", recipe.train.seq_len),
+        "seq_len": recipe.train.seq_len,
+        "hidden_size": config.get("hidden_size", "?"),
+        "layers": config.get("num_hidden_layers", "?"),
+        "vocab_size": manifest.get("vocab_size"),
+        "weights_from": weights_from,
+        "init_from": recipe.model.init_from,
+        "base": base,
+        "manifest_digest": manifest_digest,
+        "cards": cards,
+        "regions_text": regions_text,
+        "intended": _union(u for c in found for u in c.card.intended_uses),
+        "prohibited": _union(u for c in found for u in c.card.prohibited_uses),
+        "eval_rows": _eval_rows(eval_table or []),
+        "eval_with_n": any("n" in row for row in eval_table or []),
+        "step": step,
+        "tokens_seen": tokens_seen,
+        "compute": _compute(compute),
+    }
+
+
+def _environment() -> Environment:
+    """The report templates' conventions: Markdown, so no autoescape; a missing value is an
+    error, not an empty string; block tags on their own lines leave no blank lines."""
+    env = Environment(
+        loader=PackageLoader("sovtrain.governance", "templates"),
+        autoescape=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = format  # {{ 1234 | fmt(",") }} -> 1,234
+    return env
 
 
 def render_model_card(
@@ -180,118 +282,12 @@ def render_model_card(
     today: dt.date | None = None,
 ) -> str:
     """README.md text: YAML front matter, then summary, data, residency, uses, eval, compute."""
-    today = today or dt.date.today()
-    cards = _load_cards(sorted(set(lineage)))
-    base = _base_card(recipe.model.init_from)
-    regions, regions_text = weights_regions(cards | ({base.card.id: base} if base else {}), today)
-    found = [c for c in cards.values() if c is not None] + ([base] if base else [])
-    config = _architecture(recipe, manifest)
-    arch = config.get("model_type", recipe.model.arch)
-    context = config.get("max_position_embeddings", recipe.train.seq_len)
-    domains = _union(s.domain for s in recipe.data.sources)
-    front: dict[str, Any] = {
-        "license": _license(cards, base),
-        "language": _languages(manifest, cards),
-        "library_name": "peft" if kind == "adapter" else "transformers",
-        "pipeline_tag": "text-generation",
-        "tags": _union(
-            [
-                "sovtrain",
-                arch,
-                *domains,
-                *(["fine-tuned"] if recipe.finetune else []),
-                *(["lora"] if kind in ("merged", "adapter") else []),
-            ]
-        ),
-    }
-    if recipe.model.init_from:
-        front["base_model"] = base.card.source.repository if base else recipe.model.init_from
-    front["datasets"] = [c.card.ref if c is not None else i for i, c in cards.items()]
-    front["sovtrain"] = {
-        "run": recipe.run.name,
-        "step": step,
-        "kind": kind,
-        "weights_from": weights_from,
-        "shards_manifest_digest": manifest_digest,
-        "datasets": [_dataset_entry(i, c) for i, c in cards.items()],
-        "weights_storage_regions": regions,
-    }
-    if base is not None:
-        front["sovtrain"]["base"] = _base_entry(base)
-    lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip(), "---", ""]
-    what = {
-        "full": "a causal language model",
-        "merged": "a fine-tuned causal language model (LoRA adapters merged into the base weights)",
-        "adapter": "LoRA adapter weights (peft) for the base model below",
-    }[kind]
-    lines += [f"# {recipe.run.name}", "", f"{what.capitalize()} trained with sovtrain.", ""]
-    lines += [
-        "## Model summary",
-        "",
-        f"- architecture: `{arch}`",
-        f"- parameters: {params:,}" + (" (adapters only)" if kind == "adapter" else ""),
-        f"- context length: {context} tokens (trained at {recipe.train.seq_len})",
-        f"- hidden size {config.get('hidden_size', '?')}, layers "
-        f"{config.get('num_hidden_layers', '?')}, vocabulary {manifest.get('vocab_size')}",
-        f"- weights: fp32, from the checkpoint's {weights_from.replace('-', ' ')} weights",
-    ]
-    if recipe.model.init_from:
-        lines.append(f"- base model: `{recipe.model.init_from}`")
-    lines.append("")
-    lines += _base_lines(recipe.model.init_from, base) if recipe.model.init_from else []
-    lines += ["## Training data", "", f"Shard manifest digest: `{manifest_digest}`", ""]
-    for card_id, loaded in cards.items():
-        if loaded is None:
-            lines.append(f"- `{card_id}`: card not found")
-            continue
-        card, res = loaded.card, loaded.card.residency
-        lines.append(
-            f"- `{card.ref}` ({card.title}): content digest `{loaded.digest}`; "
-            f"home region {res.home_region}, storage regions "
-            f"{', '.join(res.storage_regions)}; sensitivity {card.sensitivity}"
-        )
-    lines += [
-        "",
-        "## Residency of the weights",
-        "",
-        "The weights are derived from every dataset above"
-        + (" and from the base model" if base else "")
-        + f", so they may be stored only where all of them allow derived artifacts: "
-        f"**{regions_text}**.",
-        "",
-    ]
-    intended = _union(u for c in found for u in c.card.intended_uses)
-    prohibited = _union(u for c in found for u in c.card.prohibited_uses)
-    lines += ["## Intended use", ""] + [f"- {u}" for u in intended or ["(not stated)"]]
-    lines += ["", "## Prohibited uses", ""] + [f"- {u}" for u in prohibited or ["(none stated)"]]
-    lines += ["", "## Evaluation", ""]
-    lines += _eval_rows(eval_table) if eval_table else ["No evaluation results were supplied."]
-    lines += [
-        "",
-        "## Training compute",
-        "",
-        f"- optimizer steps: {step:,}",
-        f"- tokens seen: {tokens_seen:,}",
-    ]
-    lines += _compute_lines(compute)
-    return "\n".join(lines) + "\n"
-
-
-def _compute_lines(compute: dict[str, Any] | None) -> list[str]:
-    if not compute:
-        return ["- throughput and hardware: not available (MLflow run not reachable)"]
-    out = []
-    if compute.get("world_size") is not None:
-        out.append(f"- processes: {compute['world_size']} ({compute.get('device', '?')})")
-    if compute.get("tokens_per_s") is not None:
-        out.append(f"- throughput (last logged): {compute['tokens_per_s']:,.0f} tokens/s")
-    if compute.get("mfu") is not None:
-        out.append(f"- MFU (last logged): {100 * compute['mfu']:.1f}%")
-    if compute.get("gpu_hours") is not None:
-        out.append(f"- GPU-hours: {compute['gpu_hours']:.2f} (wall time x processes)")
-    elif compute.get("wall_hours") is not None:
-        out.append(f"- hardware: CPU; wall time {compute['wall_hours'] * 60:.1f} min")
-    return out
+    context = card_context(
+        recipe, params=params, step=step, tokens_seen=tokens_seen, lineage=lineage,
+        manifest=manifest, manifest_digest=manifest_digest, eval_table=eval_table,
+        compute=compute, kind=kind, weights_from=weights_from, today=today,
+    )  # fmt: skip
+    return _environment().get_template("model_card.md.j2").render(context)
 
 
 def _architecture(recipe: Any, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -300,25 +296,6 @@ def _architecture(recipe: Any, manifest: dict[str, Any]) -> dict[str, Any]:
     from sovtrain.model.build import build_config
 
     return build_config(recipe.model, manifest.get("vocab_size")).to_dict()
-
-
-@contextlib.contextmanager
-def _quick_mlflow() -> Iterator[None]:
-    """A down tracking server must cost seconds, not MLflow's minutes of retries."""
-    saved = {
-        k: os.environ.get(k)
-        for k in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_TIMEOUT")
-    }
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def training_compute(recipe: Any, run_uri: str, state: dict[str, Any]) -> dict[str, Any] | None:
@@ -337,15 +314,14 @@ def training_compute(recipe: Any, run_uri: str, state: dict[str, Any]) -> dict[s
         if local is None or not (local / "mlflow.db").is_file():
             return None
         uri = f"sqlite:///{local / 'mlflow.db'}"
-    try:
-        from mlflow.tracking import MlflowClient
+    from sovtrain.tracking.runs import read_run
 
-        with _quick_mlflow():
-            run = MlflowClient(uri).get_run(run_id)
+    try:
+        run = read_run(uri, run_id)
     except Exception as err:  # any tracking failure only drops this section
         log.warning("model card: MLflow run %s not readable at %s: %s", run_id, uri, err)
         return None
-    metrics, params, tags = run.data.metrics, run.data.params, run.data.tags
+    metrics, params, tags = run.metrics, run.params, run.tags
     world = int(params.get("world_size", tags.get("world_size", 0)) or 0) or None
     device = tags.get("device", "")
     out: dict[str, Any] = {
@@ -354,8 +330,8 @@ def training_compute(recipe: Any, run_uri: str, state: dict[str, Any]) -> dict[s
         "mfu": metrics.get("mfu"),
         "tokens_per_s": metrics.get("tokens_per_s"),
     }
-    if run.info.end_time and run.info.start_time:
-        hours = (run.info.end_time - run.info.start_time) / 3_600_000
+    if run.end_time and run.start_time:
+        hours = (run.end_time - run.start_time) / 3_600_000
         out["wall_hours"] = hours
         if device and device != "cpu" and world:
             out["gpu_hours"] = hours * world

@@ -50,31 +50,20 @@ def _source(out_uri: str) -> str:
 
 def register_export(recipe: Any, result: Any, name: str, compliance: dict[str, str]) -> Registered:
     """Create (or extend) registered model `name` with a version pointing at the export."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
     from sovtrain.tracking import run_tracking_uri
+    from sovtrain.tracking.model_registry import RegistryRefused, register_version
 
     if not recipe.tracking.enabled:
         raise SovtrainError("--register: the run was trained with tracking.enabled: false")
     uri = run_tracking_uri(recipe)
-    client = MlflowClient(tracking_uri=uri)
     tags = version_tags(result, compliance, recipe.model.init_from)
     source = _source(result.out_uri)
     try:
-        try:
-            client.get_registered_model(name)
-        except MlflowException:
-            client.create_registered_model(
-                name, description=f"sovtrain exports of {recipe.run.name}"
-            )
-        version = client.create_model_version(
-            name, source, run_id=result.mlflow_run_id, tags=tags,
+        version = register_version(
+            uri, name, model_description=f"sovtrain exports of {recipe.run.name}",
+            source=source, run_id=result.mlflow_run_id, tags=tags,
             description=f"{result.kind} export of step {result.step}, see README.md at the source",
         )  # fmt: skip
-        if result.mlflow_run_id:
-            client.set_tag(result.mlflow_run_id, "sovtrain.registered_model",
-                           f"{name}/{version.version}")  # fmt: skip
-    except MlflowException as err:
-        raise SovtrainError(f"--register {name}: MLflow refused ({err.message})") from None
-    return Registered(name, str(version.version), source, uri)
+    except RegistryRefused as err:
+        raise SovtrainError(f"--register {name}: MLflow refused ({err.reason})") from None
+    return Registered(name, version.version, source, uri)

@@ -26,7 +26,7 @@ from sovtrain.governance import bases
 from sovtrain.governance.audit import AuditLog
 from sovtrain.governance.bases import BaseCheck
 from sovtrain.governance.cards import CardError, LoadedCard, load_card
-from sovtrain.governance.policy import Site, cards_dir, load_site
+from sovtrain.governance.policy import cards_dir
 from sovtrain.governance.residency import (
     Decision,
     may_process,
@@ -34,6 +34,7 @@ from sovtrain.governance.residency import (
     output_regions,
     storage_rule,
 )
+from sovtrain.governance.sites import Site, load_site
 from sovtrain.recipe.schema import FilesSource, Recipe
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def _resolve_base(recipe: Recipe) -> Any:
         return None
     from sovtrain.model.init import resolve_base
 
-    return resolve_base(recipe.model.init_from, pick_checkpoint=False)
+    return resolve_base(recipe.model.init_from)
 
 
 def _base_card(admission: Admission, base: Any, today: dt.date) -> None:

@@ -144,35 +144,27 @@ def on_rank0(compute: Callable[[], T]) -> T:
     process group; otherwise just `compute()`. Every rank must call this at the same point
     (admission does, in lockstep). A failure on rank 0 is raised on every rank, never left
     as a broadcast the others wait on forever."""
-    dist = _process_group()
-    if dist is None:
+    # A process that never imported torch has no process group; and the compliance CLI
+    # runs on laptops without torch, so this module never imports it itself.
+    if "torch" not in sys.modules:
         return compute()
-    box: list[Any] = [None]
+    from sovtrain.distributed import collectives
+
+    if not collectives.is_distributed():
+        return compute()
+    verdict: tuple[str, Any] = ("error", "no verdict from rank 0")
     failure: Exception | None = None
-    if dist.get_rank() == 0:
+    if collectives.get_rank() == 0:
         try:
-            box = [("ok", compute())]
+            verdict = ("ok", compute())
         except Exception as err:
-            failure, box = err, [("error", f"{type(err).__name__}: {err}")]
-    dist.broadcast_object_list(box, src=0)
+            failure, verdict = err, ("error", f"{type(err).__name__}: {err}")
+    status, value = collectives.broadcast_object(verdict, src=0)
     if failure is not None:
         raise failure
-    status, value = box[0]
     if status == "error":
         raise SovtrainError(f"hashing the base on rank 0 failed: {value}")
     return value
-
-
-def _process_group() -> Any:
-    """torch.distributed when a multi-rank group is up; never imports torch itself (the
-    compliance CLI runs on laptops without it)."""
-    if "torch" not in sys.modules:
-        return None
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        return dist
-    return None
 
 
 def directory_files(root: Path) -> list[str]:

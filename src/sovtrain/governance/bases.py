@@ -24,10 +24,10 @@ from typing import Any
 
 from sovtrain import storage
 from sovtrain.governance.base_weights import FileDigest, digest_files, on_rank0
-from sovtrain.governance.cards import LoadedCard
-from sovtrain.governance.model_cards import WEIGHT_SUFFIXES, ModelCard, claims, weights_digest
-from sovtrain.governance.policy import Site
+from sovtrain.governance.cards import LoadedCard, check_cards, model_card_files
+from sovtrain.governance.model_cards import WEIGHT_SUFFIXES, ModelCard, weights_digest
 from sovtrain.governance.residency import Decision
+from sovtrain.governance.sites import Site
 
 PURPOSE = "base-weights"
 
@@ -79,6 +79,31 @@ def find_card(site: Site, base: Any, root: Path) -> tuple[BaseCheck, list[Decisi
         "use", "base-model", "model-card-known", False, reason,
     )  # fmt: skip
     return check, [decision]
+
+
+def claims(root: Path, uri: str) -> tuple[list[LoadedCard], list[str]]:
+    """(valid model cards whose weights.uri is `uri`, first problem of each invalid card).
+
+    Invalid cards are reported, not raised: one broken card must not block every base,
+    but a reviewer must learn why "their" card did not match.
+    """
+    target = storage.canonical_uri(uri)
+    found, broken = [], []
+    for check in check_cards(model_card_files(root)):
+        if check.loaded is None or check.problems:
+            broken.append(check.problems[0] if check.problems else f"{check.path}: invalid")
+            continue
+        card = check.loaded.card
+        if isinstance(card, ModelCard) and storage.canonical_uri(card.weights.uri) == target:
+            found.append(check.loaded)
+    return found, broken
+
+
+def find_model_card(root: Path, uri: str) -> LoadedCard | None:
+    """The one valid model card for `uri` (None when none or several): for documents such
+    as the exported model card, which describe the base but do not admit it."""
+    found, _ = claims(root, uri)
+    return found[0] if len(found) == 1 else None
 
 
 def verify_weights(

@@ -7,87 +7,58 @@ of the file's bytes with the `review:` block cut out. Any later edit outside tha
 region added, a comment changed) changes the digest and blocks use until re-approved.
 
 Model cards (`kind: model`, see `model_cards.py`) share the directory, the digest and the
-review block; `card_files` lists data cards only, `all_card_files` both kinds.
+review block (`card_schema.py`); `card_files` lists data cards only, `all_card_files` both
+kinds, and `load_any_card` reads either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from sovtrain.core.errors import SovtrainError
 from sovtrain.core.yamlio import parse_mapping
+from sovtrain.governance.card_schema import (
+    REVIEW_BLOCK_RE,
+    CardError,
+    Residency,
+    Review,
+    Strict,
+    Transfer,
+    bcp47_tags,
+    check_file_name,
+    content_digest,
+    is_model_card_text,
+    read_card,
+    spdx_licence,
+)
+from sovtrain.governance.model_cards import ModelCard
 from sovtrain.recipe.load import format_validation_error
 from sovtrain.recipe.sources import Domain
 
-if TYPE_CHECKING:
-    from sovtrain.governance.model_cards import ModelCard
-
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
-_REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-# BCP-47 subset we use: language, optional script, optional region (en, zh-Hant-HK, zh-Hans-CN)
-_BCP47_RE = re.compile(r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|\d{3}))?$")
-# An SPDX identifier or expression of identifiers (MIT, Apache-2.0 OR MIT, LicenseRef-...)
-_SPDX_RE = re.compile(
-    r"^(?:LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9.+-]+)"
-    r"(?: (?:AND|OR|WITH) (?:LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9.+-]+))*$"
-)
-_REVIEW_BLOCK_RE = re.compile(r"^review:.*?(?=^\S|\Z)", re.MULTILINE | re.DOTALL)
-# A model card says so on a top-level line of its own; data cards have no `kind`.
-_MODEL_KIND_RE = re.compile(r"""^kind:[ \t]*["']?model["']?[ \t]*(?:#.*)?$""", re.MULTILINE)
-
 Sensitivity = Literal["public", "internal", "confidential", "restricted"]
 SENSITIVITY_ORDER: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "restricted")
 
 
-class CardError(SovtrainError):
-    """A card is missing, malformed or fails validation; the message names file and field."""
-
-
-def bcp47_tags(values: list[str]) -> list[str]:
-    for value in values:
-        if not _BCP47_RE.match(value):
-            raise ValueError(f"{value!r} is not a BCP-47 tag like en, zh-Hant-HK, zh-Hans-CN")
-    return values
-
-
-def spdx_licence(value: str) -> str:
-    if not _SPDX_RE.match(value):
-        raise ValueError("expected an SPDX identifier or expression (or LicenseRef-...)")
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-def _regions(values: list[str]) -> list[str]:
-    for value in values:
-        if not _REGION_RE.match(value):
-            raise ValueError(f"{value!r} is not a region id (lowercase, e.g. hk, cn-gba)")
-    return values
-
-
-class Provenance(_Strict):
+class Provenance(Strict):
     sources: list[str] = Field(min_length=1)
     acquired: str = Field(description="Date (YYYY-MM-DD) or how it was obtained.")
     derived_from: list[str] = Field(default_factory=list, description="card-id@version")
 
 
-class Collection(_Strict):
+class Collection(Strict):
     method: str
     content: str = ""
     time_frame: str
 
 
-class Pii(_Strict):
+class Pii(Strict):
     present: Literal["yes", "no", "unknown"]
     types: list[str] = Field(default_factory=list)
     treatment: str
@@ -101,67 +72,17 @@ class Pii(_Strict):
         return self
 
 
-class Jurisdiction(_Strict):
+class Jurisdiction(Strict):
     origin: str
     data_subjects: str
 
 
-class Residency(_Strict):
-    home_region: str
-    storage_regions: list[str] = Field(min_length=1)
-    processing_regions: list[str] = Field(min_length=1)
-    derived_storage_regions: list[str] | None = Field(
-        None,
-        description="Where artifacts derived from it (shards, checkpoints, models) may be "
-        "stored; default: storage_regions.",
-    )
-
-    _check = field_validator("storage_regions", "processing_regions", "derived_storage_regions")(
-        lambda cls, v: v if v is None else _regions(v)
-    )
-
-    @model_validator(mode="after")
-    def _home_is_allowed(self) -> Residency:
-        if self.home_region not in self.storage_regions:
-            raise ValueError(f"home_region {self.home_region!r} must be in storage_regions")
-        return self
-
-    @property
-    def derived_regions(self) -> list[str]:
-        if self.derived_storage_regions is None:
-            return self.storage_regions
-        return self.derived_storage_regions
-
-
-TransferMechanism = Literal[
-    "gba-standard-contract",  # Greater Bay Area cross-boundary personal information contract
-    "pipl-standard-contract",
-    "pipl-security-assessment",
-    "pipl-certification",
-    "pdpo-contractual-safeguards",
-    "consent",
-    "not-personal-data",
-]
-
-
-class Transfer(_Strict):
-    destination: str
-    mechanism: TransferMechanism
-    filing_reference: str | None = None
-    deidentification_required: bool = True
-    onward_transfer: Literal["prohibited", "same-mechanism", "allowed"] = "prohibited"
-    purposes: list[Literal["storage", "processing"]] = Field(default_factory=lambda: ["processing"])
-    expires: dt.date
-
-    _check = field_validator("destination")(lambda cls, v: _regions([v])[0])
-
-
-class Retention(_Strict):
+class Retention(Strict):
     period: str
     delete_by: dt.date | None = None
 
 
-class StorageLocation(_Strict):
+class StorageLocation(Strict):
     uri: str
     digest: str | None = Field(None, description="sha256:<hex> of the stored content")
 
@@ -173,16 +94,7 @@ class StorageLocation(_Strict):
         return value
 
 
-class Review(_Strict):
-    status: Literal["approved", "pending", "rejected"]
-    reviewer: str = Field(min_length=1)
-    decided: dt.date
-    expires: dt.date | None = None
-    approved_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
-    notes: str = ""
-
-
-class DataCard(_Strict):
+class DataCard(Strict):
     id: str
     version: str
     title: str
@@ -219,9 +131,12 @@ class DataCard(_Strict):
         return f"{self.id}@{self.version}"
 
 
+Card = DataCard | ModelCard  # both kinds share residency, transfers, review and ref
+
+
 @dataclass(frozen=True)
 class LoadedCard:
-    card: DataCard | ModelCard
+    card: Card
     path: Path
     digest: str  # content digest: the file's bytes without its review block
 
@@ -251,57 +166,47 @@ class CardCheck:
     problems: list[str] = field(default_factory=list)
 
 
-def content_digest(text: str) -> str:
-    return hashlib.sha256(_REVIEW_BLOCK_RE.sub("", text).encode()).hexdigest()
-
-
-def _read_card(path: Path, what: str = "card") -> str:
-    if not path.is_file():
-        raise CardError(f"{path}: {what} not found")
-    try:
-        return path.read_text(encoding="utf-8")  # read once: the digest covers these bytes
-    except (OSError, UnicodeDecodeError) as err:
-        raise CardError(f"{path}: cannot read the {what}: {err}") from None
-
-
-def is_model_card_text(text: str) -> bool:
-    return _MODEL_KIND_RE.search(text) is not None
-
-
 def load_card(path: Path) -> LoadedCard:
     """Parse and validate one *data* card file; CardError names the file and the field.
 
     A model card is refused here: a data source naming a base's card would otherwise be
     checked against the wrong schema, with a confusing list of unknown fields.
     """
-    text = _read_card(path, "data card")
+    text = read_card(path, "data card")
     if is_model_card_text(text):
         raise CardError(f"{path}: is a model card (kind: model), not a data card")
     return parse_data_card(text, path)
 
 
 def parse_data_card(text: str, path: Path) -> LoadedCard:
-    raw = parse_mapping(text, path, "data card", CardError)
-    try:
-        card = DataCard.model_validate(raw)
-    except ValidationError as err:
-        raise CardError(format_validation_error(err, path, "data card")) from None
-    check_file_name(path, card.id)
+    card = _validated(text, path, DataCard, "data card")
     return LoadedCard(card=card, path=path, digest=content_digest(text))
 
 
-def check_file_name(path: Path, card_id: str) -> None:
-    if path.stem != card_id:
-        raise CardError(f"{path}: id: must match the file name ({path.stem!r}, got {card_id!r})")
+def parse_model_card(text: str, path: Path) -> LoadedCard:
+    card = _validated(text, path, ModelCard, "model card")
+    return LoadedCard(card=card, path=path, digest=content_digest(text))
+
+
+CardT = TypeVar("CardT", DataCard, ModelCard)
+
+
+def _validated(text: str, path: Path, schema: type[CardT], what: str) -> CardT:
+    """The card in `text` (the bytes of `path`), or a CardError naming file and field."""
+    raw = parse_mapping(text, path, what, CardError)
+    try:
+        card = schema.model_validate(raw)
+    except ValidationError as err:
+        raise CardError(format_validation_error(err, path, what)) from None
+    check_file_name(path, card.id)
+    return card
 
 
 def load_any_card(path: Path) -> LoadedCard:
     """A data card or a model card, by the file's `kind:` line."""
-    text = _read_card(path)
+    text = read_card(path)
     if not is_model_card_text(text):
         return parse_data_card(text, path)
-    from sovtrain.governance.model_cards import parse_model_card  # it imports this module
-
     return parse_model_card(text, path)
 
 
@@ -373,7 +278,7 @@ def approve(
             f"{placeholders[0]}): fill them with `sovtrain cards model-digests DIR` first"
         )
     text = path.read_text(encoding="utf-8")
-    body = _REVIEW_BLOCK_RE.sub("", text).rstrip("\n") + "\n"
+    body = REVIEW_BLOCK_RE.sub("", text).rstrip("\n") + "\n"
     review = Review(
         status="approved",
         reviewer=reviewer,

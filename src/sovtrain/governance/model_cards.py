@@ -13,6 +13,9 @@ own card. Named licences are SPDX `LicenseRef-<name>` ids, which must come with
 
 Digests that are not known yet (an example card, a card drafted before the download) are
 written `PLACEHOLDER`: the card validates, but it can be neither approved nor admitted.
+
+This module is the schema (and the weights digest); reading card files is `cards.py`'s, and
+finding the card that claims a base is `bases.py`'s.
 """
 
 from __future__ import annotations
@@ -21,28 +24,19 @@ import datetime as dt
 import hashlib
 import posixpath
 import re
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sovtrain import storage
-from sovtrain.core.yamlio import parse_mapping
-from sovtrain.governance.cards import (
-    CardError,
-    LoadedCard,
+from sovtrain.governance.card_schema import (
     Residency,
     Review,
+    Strict,
     Transfer,
-    _Strict,
     bcp47_tags,
-    check_cards,
-    check_file_name,
-    content_digest,
-    model_card_files,
     spdx_licence,
 )
-from sovtrain.recipe.load import format_validation_error
 
 PLACEHOLDER = "PLACEHOLDER"
 # Model names carry versions with dots (qwen2.5-7b-base), which data card ids do not need.
@@ -52,7 +46,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack")
 
 
-class ModelSource(_Strict):
+class ModelSource(Strict):
     host: str = Field(description="Where it was obtained, e.g. huggingface.co, a vendor portal.")
     repository: str = Field(description="Its name there, e.g. Qwen/Qwen2.5-7B.")
     revision: str | None = Field(None, description="Commit or tag the files were taken at.")
@@ -68,7 +62,7 @@ class ModelSource(_Strict):
         )
 
 
-class WeightFile(_Strict):
+class WeightFile(Strict):
     path: str = Field(description="Relative to weights.uri, e.g. model-00001-of-00004.safetensors")
     sha256: str = Field(description=f"64 lowercase hex digits, or {PLACEHOLDER} until known.")
     size: int | None = Field(None, ge=0, description="Bytes; checked before hashing (cheap).")
@@ -89,7 +83,7 @@ class WeightFile(_Strict):
         return value
 
 
-class Weights(_Strict):
+class Weights(Strict):
     uri: str = Field(description="The base's directory, as model.init_from names it.")
     files: list[WeightFile] = Field(min_length=1)
 
@@ -110,7 +104,7 @@ class Weights(_Strict):
         return self
 
 
-class ModelCard(_Strict):
+class ModelCard(Strict):
     kind: Literal["model"]
     id: str
     version: str
@@ -165,16 +159,6 @@ class ModelCard(_Strict):
         return self.license + named
 
 
-def parse_model_card(text: str, path: Path) -> LoadedCard:
-    raw = parse_mapping(text, path, "model card", CardError)
-    try:
-        card = ModelCard.model_validate(raw)
-    except ValidationError as err:
-        raise CardError(format_validation_error(err, path, "model card")) from None
-    check_file_name(path, card.id)
-    return LoadedCard(card=card, path=path, digest=content_digest(text))
-
-
 def weights_digest(files: list[tuple[str, str]]) -> str:
     """One sha256 for a set of files: of their `sha256sum` lines, sorted by path, so a
     reviewer can recompute it: `sha256sum FILES | sort -k2 | sha256sum`."""
@@ -184,28 +168,3 @@ def weights_digest(files: list[tuple[str, str]]) -> str:
 
 def card_weights_digest(card: ModelCard) -> str:
     return weights_digest([(f.path, f.sha256) for f in card.weights.files])
-
-
-def claims(root: Path, uri: str) -> tuple[list[LoadedCard], list[str]]:
-    """(valid model cards whose weights.uri is `uri`, first problem of each invalid card).
-
-    Invalid cards are reported, not raised: one broken card must not block every base,
-    but a reviewer must learn why "their" card did not match.
-    """
-    target = storage.canonical_uri(uri)
-    found, broken = [], []
-    for check in check_cards(model_card_files(root)):
-        if check.loaded is None or check.problems:
-            broken.append(check.problems[0] if check.problems else f"{check.path}: invalid")
-            continue
-        card = check.loaded.card
-        if isinstance(card, ModelCard) and storage.canonical_uri(card.weights.uri) == target:
-            found.append(check.loaded)
-    return found, broken
-
-
-def find_model_card(root: Path, uri: str) -> LoadedCard | None:
-    """The one valid model card for `uri` (None when none or several): for documents such
-    as the exported model card, which describe the base but do not admit it."""
-    found, _ = claims(root, uri)
-    return found[0] if len(found) == 1 else None

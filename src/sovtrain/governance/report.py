@@ -22,6 +22,7 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sovtrain.governance.cards import (
+    Card,
     CardCheck,
     DataCard,
     LoadedCard,
@@ -132,7 +133,7 @@ class Report:
         return sum(entry.usable for entry in self.cards)
 
 
-def region_permissions(card: DataCard, region: str, today: dt.date) -> dict[str, bool]:
+def region_permissions(card: Card, region: str, today: dt.date) -> dict[str, bool]:
     """What `card` allows in `region` today (store / process / derived): the same rules the
     admission check and the storage guard apply (`sovtrain.governance.residency`)."""
     return permissions(card, region, today)
@@ -186,16 +187,11 @@ def _retention_flag(card: DataCard, today: dt.date) -> Flag | None:
         delete_by, today, f"deletion overdue since {delete_by.isoformat()}",
         f"deletion due by {delete_by.isoformat()}",
     )  # fmt: skip
-    days = (delete_by - today).days
-    if days < 0:
-        return Flag("error", f"deletion overdue since {delete_by.isoformat()} ({-days} days)")
-    if days <= WARN_DAYS:
-        return Flag("warn", f"deletion due by {delete_by.isoformat()} (in {days} days)")
-    return None
 
 
-def policy_problems(card: DataCard, policy: Policy) -> list[str]:
-    """Regions a card names that the policy does not define (a typo would grant nothing)."""
+def policy_problems(card: Card, policy: Policy) -> list[str]:
+    """Regions a card (data or model) names that the policy does not define (a typo would
+    grant nothing)."""
     residency = card.residency
     named: list[tuple[str, list[str]]] = [
         ("residency.home_region", [residency.home_region]),
@@ -225,22 +221,30 @@ def _raw_digest(path: Path) -> str | None:
         return None
 
 
+def _invalid_entry(check: CardCheck, problems: list[str]) -> CardEntry:
+    return CardEntry(
+        anchor=_anchor(check.path),
+        path=check.path,
+        ref=check.path.name,
+        card=None,
+        digest=_raw_digest(check.path),
+        problems=problems,
+        approval=Approval("invalid", "the card fails validation; fix it, then approve it"),
+        transfers=[],
+        retention_flag=None,
+        matrix={},
+    )
+
+
 def _entry(check: CardCheck, policy: Policy, today: dt.date) -> CardEntry:
     loaded = check.loaded
     if loaded is None:
-        return CardEntry(
-            anchor=_anchor(check.path),
-            path=check.path,
-            ref=check.path.name,
-            card=None,
-            digest=_raw_digest(check.path),
-            problems=list(check.problems),
-            approval=Approval("invalid", "the card fails validation; fix it, then approve it"),
-            transfers=[],
-            retention_flag=None,
-            matrix={},
-        )
+        return _invalid_entry(check, list(check.problems))
     card = loaded.card
+    if not isinstance(card, DataCard):  # listed as a data card, then edited into a model card
+        return _invalid_entry(
+            check, [f"{check.path}: is a model card (kind: model), not a data card"]
+        )
     transfers = [
         TransferRow(
             destination=t.destination,

@@ -22,14 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
-from sovtrain.governance.cards import DataCard, Transfer
-
-if TYPE_CHECKING:
-    from sovtrain.governance.model_cards import ModelCard
-
-    Card = DataCard | ModelCard
+from sovtrain.governance.card_schema import Transfer
+from sovtrain.governance.cards import Card
 
 # The input itself, not something made from it: raw data, and a base's own weights files.
 RAW_PURPOSES = frozenset({"raw-data", "base-weights"})

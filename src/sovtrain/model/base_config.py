@@ -26,6 +26,9 @@ from transformers import CONFIG_MAPPING, AutoModelForCausalLM, PretrainedConfig
 
 from sovtrain import storage
 from sovtrain.core.errors import RecipeError, SovtrainError
+from sovtrain.data import shards
+from sovtrain.model.init import resolve_base
+from sovtrain.recipe.model import arch_config, unknown_config_keys
 from sovtrain.recipe.schema import ModelSection
 
 _PURPOSE = "base-model"
@@ -67,18 +70,17 @@ def shape_neutral(key: str) -> bool:
 
 def base_model_config(section: ModelSection, depth: int = 0) -> PretrainedConfig:
     """The config to train `section.init_from` with: the base's, plus allowed overrides."""
-    from sovtrain.model.init import resolve_base
-
     where = section.init_from or ""
     if depth > _MAX_DEPTH:
         raise SovtrainError(
             f"model.init_from {where}: more than {_MAX_DEPTH} bases in a chain (a cycle?)"
         )
-    base = resolve_base(where, pick_checkpoint=False)
+    base = resolve_base(where)
     if base.kind == "hf":
         config = hf_config(base.uri, where)
     else:
-        config = _run_config(base.recipe.model, base.recipe.data.prepared_uri, where, depth)
+        recipe = base.run_recipe
+        config = _run_config(recipe.model, recipe.data.prepared_uri, where, depth)
     if section.arch is not None and section.arch != config.model_type:
         raise RecipeError(
             f"model.arch: {section.arch!r} differs from the base's model_type "
@@ -98,7 +100,7 @@ def hf_config(uri: str, where: str) -> PretrainedConfig:
     except ValueError as err:
         raise SovtrainError(f"model.init_from {where}: config.json is not JSON ({err})") from None
     model_type = data.get("model_type") if isinstance(data, dict) else None
-    if model_type not in CONFIG_MAPPING:
+    if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
         raise SovtrainError(
             f"model.init_from {where}: config.json model_type {model_type!r} is not one this "
             "transformers knows (custom model code is not run)"
@@ -115,12 +117,9 @@ def hf_config(uri: str, where: str) -> PretrainedConfig:
     return config
 
 
-def _run_config(model: ModelSection, prepared_uri: str, where: str, depth: int) -> Any:
+def _run_config(model: ModelSection, prepared_uri: str, where: str, depth: int) -> PretrainedConfig:
     """A sovtrain base: its recipe's model, sized for the tokenizer it trained with (the
     same vocabulary the session filled in from its shard manifest back then)."""
-    from sovtrain.data import shards
-    from sovtrain.model.build import arch_config
-
     if model.init_from:  # itself started from a base: that base's config, as it resolved
         return base_model_config(model, depth + 1)
     manifest = shards.read_manifest(storage.join(prepared_uri, "shards"))
@@ -137,8 +136,6 @@ def apply_overrides(
 ) -> PretrainedConfig:
     """`base` with the recipe's `model.config` applied, or a one-line error for the first
     key that would make the base something else."""
-    from sovtrain.model.build import unknown_config_keys
-
     unknown = unknown_config_keys(type(base), overrides)
     if unknown:
         raise RecipeError(

@@ -11,38 +11,30 @@ itself derived from that data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
-
 import torch
 import yaml
+from pydantic import ValidationError
 
 from sovtrain import storage
-from sovtrain.core.errors import CheckpointError, SovtrainError
+from sovtrain.core.errors import SovtrainError
+from sovtrain.data import shards
+from sovtrain.model.base import BaseKind, BaseModel
+from sovtrain.recipe.schema import Recipe
+
+__all__ = ["BaseModel", "load_into", "resolve_base"]
 
 _PURPOSE = "base-model"
 
 
-@dataclass(frozen=True)
-class BaseModel:
-    kind: Literal["run", "checkpoint", "hf"]
-    uri: str  # what init_from named (canonical)
-    weights_uri: str | None  # checkpoint step dir or HF dir; None: a run, checkpoint not picked
-    tokenizer_uri: str
-    lineage: tuple[str, ...]  # data card ids the base was trained on
-    recipe: Any | None  # the base run's resolved Recipe (run / checkpoint kinds)
-
-
-def resolve_base(
-    init_from: str, *, pick_checkpoint: bool = True, rank: int = 0, world_size: int = 1
-) -> BaseModel:
+def resolve_base(init_from: str) -> BaseModel:
     """What `init_from` points at; a clear error when it is none of the three.
 
-    Why `pick_checkpoint`: choosing a run's checkpoint means hashing every byte of it (the
-    newest *verified* one), which for a 7B base is ~100 GB. Lineage and tokenizer (all that
+    A run directory resolves with `weights_uri=None`: choosing its checkpoint means hashing
+    every byte of the newest *verified* one (~100 GB for a 7B base), a collective job of the
+    checkpoint store, which lives above this layer. Lineage and tokenizer (all that
     admission, data preparation and export need) come from the run's recipe and shard
-    manifest, so they pass `pick_checkpoint=False`. Loading the weights picks it once, on
-    rank 0 of `world_size` (the verdict is broadcast), not once per rank.
+    manifest; whoever loads the weights (training, eval) picks the checkpoint once, with
+    `sovtrain.train.checkpoint.resolve_base_weights`.
     """
     uri = storage.canonical_uri(init_from)
     if storage.exists(storage.join(uri, "config.json"), purpose=_PURPOSE):
@@ -51,29 +43,14 @@ def resolve_base(
         run_dir = uri.rstrip("/").rsplit("/", 2)[0]
         return _from_run(run_dir, uri, "checkpoint", uri)
     if storage.exists(storage.join(uri, "recipe.resolved.yaml"), purpose=_PURPOSE):
-        if not pick_checkpoint:
-            return _from_run(uri, None, "run", uri)
-        from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
-
-        store = CheckpointStore(checkpoints_root(uri), rank, world_size)
-        name = store.newest_verified()
-        if name is None:
-            raise CheckpointError(
-                f"model.init_from {init_from}: the run has no verified checkpoint"
-            )
-        return _from_run(uri, storage.join(store.root, name), "run", uri)
+        return _from_run(uri, None, "run", uri)
     raise SovtrainError(
         f"model.init_from {init_from}: not a run directory (recipe.resolved.yaml), a "
         "checkpoint (sovtrain_state.json) or a Hugging Face model directory (config.json)"
     )
 
 
-def _from_run(run_dir: str, checkpoint: str | None, kind: str, uri: str) -> BaseModel:
-    from pydantic import ValidationError
-
-    from sovtrain.data import shards
-    from sovtrain.recipe.schema import Recipe
-
+def _from_run(run_dir: str, checkpoint: str | None, kind: BaseKind, uri: str) -> BaseModel:
     text = storage.read_text(storage.join(run_dir, "recipe.resolved.yaml"), purpose=_PURPOSE)
     try:
         recipe = Recipe.model_validate(yaml.safe_load(text))
@@ -88,12 +65,14 @@ def _from_run(run_dir: str, checkpoint: str | None, kind: str, uri: str) -> Base
     manifest = shards.read_manifest(storage.join(prepared, "shards"))
     lineage = tuple(sorted({source["card"] for source in manifest["sources"]}))
     tokenizer = storage.join(prepared, "tokenizer")
-    return BaseModel(kind, uri, checkpoint, tokenizer, lineage, recipe)  # type: ignore[arg-type]
+    return BaseModel(kind, uri, checkpoint, tokenizer, lineage, recipe)
 
 
 def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str) -> None:
     """Strict load of a full state dict into a built model (eval of a trained run), with
     the same one-line error as the lean base loader: mismatches name the tensor."""
+    # imported here: the loader pulls in transformers, which resolving a base (admission,
+    # data preparation) does not need
     from sovtrain.model.load import mismatch, mismatch_error, slots
 
     own, aliases = slots(model)
@@ -102,12 +81,3 @@ def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], where: str
         raise mismatch_error(where, detail)
     dtypes = {k: v.dtype for k, v in model.state_dict().items()}
     model.load_state_dict({k: v.to(dtypes[k]) for k, v in state.items()}, strict=False)
-
-
-def apply_lora(model: torch.nn.Module, lora: Any) -> torch.nn.Module:
-    """Wrap in peft LoRA adapters: the base weights freeze, only the adapters train."""
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                        target_modules=lora.target_modules, task_type="CAUSAL_LM")  # fmt: skip
-    return get_peft_model(model, config)

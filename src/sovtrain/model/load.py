@@ -22,19 +22,31 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from transformers import AutoModelForCausalLM, PretrainedConfig, PreTrainedModel
 
 from sovtrain.core.errors import SovtrainError
-
-if TYPE_CHECKING:
-    from sovtrain.model.init import BaseModel
+from sovtrain.distributed import collectives
+from sovtrain.model.base import BaseModel
 
 TRAIN_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 # legacy names transformers itself drops on load (per-layer rotary buffers of old saves)
 _IGNORED = re.compile(r"(^|\.)rotary_emb\.inv_freq$|(^|\.)position_ids$")
+
+
+class TensorSource(Protocol):
+    """Where a base's tensors come from: their shapes first (the mismatch check), then each
+    tensor once, in the order the source reads best."""
+
+    def shapes(self) -> dict[str, tuple[int, ...]]: ...
+
+    def order(self, keys: list[str]) -> list[str]: ...
+
+    def take(self, key: str) -> torch.Tensor: ...
+
+    def close(self) -> None: ...
 
 
 class SafetensorsSource:
@@ -153,7 +165,9 @@ def mismatch_error(where: str, detail: str) -> SovtrainError:
     )
 
 
-def plan(own: dict[str, Slot], aliases: dict[str, str], source: Any) -> list[tuple[str, str]]:
+def plan(
+    own: dict[str, Slot], aliases: dict[str, str], source: TensorSource
+) -> list[tuple[str, str]]:
     """(base key, slot name) in the order the source reads best; the key is the slot's
     own name, or the tied alias the base stored it under."""
     base = set(source.shapes())
@@ -170,7 +184,7 @@ def empty_model(config: PretrainedConfig, dtype: torch.dtype, attn: str) -> PreT
         return AutoModelForCausalLM.from_config(config, attn_implementation=attn, dtype=dtype)
 
 
-def materialise(model: PreTrainedModel, source: Any, where: str) -> PreTrainedModel:
+def materialise(model: PreTrainedModel, source: TensorSource, where: str) -> PreTrainedModel:
     """Fill a meta model from `source`, one tensor at a time, then recompute the
     non-persistent buffers (rotary `inv_freq`) the checkpoint does not carry."""
     own, aliases = slots(model)
@@ -180,24 +194,41 @@ def materialise(model: PreTrainedModel, source: Any, where: str) -> PreTrainedMo
         raise mismatch_error(where, detail)
     for key, name in plan(own, aliases, source):
         slot = own[name]
-        value = source.take(key).to(slot.tensor.dtype)
-        if isinstance(slot.tensor, torch.nn.Parameter):
-            value = torch.nn.Parameter(value, requires_grad=slot.tensor.requires_grad)
-        value._is_hf_initialized = True  # transformers' init skips it (see below)
+        value = _as_slot_holds(slot, source.take(key))
         for module, attr in slot.places:  # every alias gets the same object: ties hold
-            (module._parameters if attr in module._parameters else module._buffers)[attr] = value
+            if attr in module._parameters:
+                assert isinstance(value, torch.nn.Parameter)  # registered as one: made one
+                module._parameters[attr] = value
+            else:
+                module._buffers[attr] = value
     _init_meta_buffers(model)
     return model
+
+
+def _as_slot_holds(slot: Slot, tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` in the slot's dtype, a Parameter where the slot is one, flagged so that
+    transformers' init skips it (see `_init_meta_buffers`)."""
+    value = tensor.to(slot.tensor.dtype)
+    if isinstance(slot.tensor, torch.nn.Parameter):
+        value = torch.nn.Parameter(value, requires_grad=slot.tensor.requires_grad)
+    _mark_initialised(value, True)
+    return value
+
+
+def _mark_initialised(thing: torch.nn.Module | torch.Tensor, done: bool) -> None:
+    """transformers' `_is_hf_initialized` flag: its weight init skips what carries it. A
+    plain attribute, which torch's hints (tensors and modules only) do not describe."""
+    setattr(thing, "_is_hf_initialized", done)  # noqa: B010 (see the docstring)
 
 
 def _init_meta_buffers(model: PreTrainedModel) -> None:
     """Give meta buffers storage and let the model class's own `_init_weights` fill them
     (how `from_pretrained` does it); loaded tensors are flagged, so nothing else is redone."""
     for module in model.modules():
-        meta = [k for k, b in module._buffers.items() if b is not None and b.is_meta]
-        for key in meta:
-            module._buffers[key] = torch.empty_like(module._buffers[key], device="cpu")
-        module._is_hf_initialized = not meta
+        meta = [(k, b) for k, b in module._buffers.items() if b is not None and b.is_meta]
+        for key, buffer in meta:
+            module._buffers[key] = torch.empty_like(buffer, device="cpu")
+        _mark_initialised(module, not meta)
     model.initialize_weights()
     left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left:
@@ -231,37 +262,45 @@ def empty_partitioned(
     return model
 
 
-def fill_partitioned(model: PreTrainedModel, source: Any | None, where: str, rank: int) -> None:
+def fill_partitioned(
+    model: PreTrainedModel, source: TensorSource | None, where: str, rank: int
+) -> None:
     """Rank 0 reads each tensor and writes it into the gathered parameter; DeepSpeed
     broadcasts it and re-partitions on exit, so other ranks never open the base. Rank 0's
-    verdict and reading order are shared first: every gather is a collective."""
+    verdict and reading order are shared first: every gather is a collective.
+
+    `source` is rank 0's (None on the others, which never open the base)."""
     import deepspeed
-    import torch.distributed as dist
 
     own, aliases = slots(model)
-    box: list[Any] = [None, None]
-    if rank == 0:
-        detail = mismatch(own, aliases, source.shapes())
-        box = [detail, [] if detail else plan(own, aliases, source)]
-    if dist.is_initialized() and dist.get_world_size() > 1:
-        dist.broadcast_object_list(box, src=0)  # everyone raises, or nobody
-    if box[0]:
-        raise mismatch_error(where, box[0])
-    for key, name in box[1]:
+    reader = _rank0_source(source) if rank == 0 else None
+    verdict: tuple[str, list[tuple[str, str]]] = ("", [])
+    if reader is not None:
+        detail = mismatch(own, aliases, reader.shapes())
+        verdict = (detail, [] if detail else plan(own, aliases, reader))
+    detail, order = collectives.broadcast_object(verdict)  # everyone raises, or nobody
+    if detail:
+        raise mismatch_error(where, detail)
+    for key, name in order:
         tensor = own[name].tensor
         if hasattr(tensor, "ds_id"):
             with deepspeed.zero.GatheredParameters([tensor], modifier_rank=0):
-                if rank == 0:
-                    tensor.data.copy_(source.take(key))
+                if reader is not None:
+                    tensor.data.copy_(reader.take(key))
             continue
-        if rank == 0:  # a persistent buffer: small, every rank keeps a full copy
-            tensor.copy_(source.take(key))
-        if dist.is_initialized():
-            dist.broadcast(tensor, src=0)
+        if reader is not None:  # a persistent buffer: small, every rank keeps a full copy
+            tensor.copy_(reader.take(key))
+        collectives.broadcast_tensor(tensor, src=0)
+
+
+def _rank0_source(source: TensorSource | None) -> TensorSource:
+    if source is None:
+        raise ValueError("rank 0 fills a partitioned model and needs the base's tensors")
+    return source
 
 
 @contextlib.contextmanager
-def open_source(base: BaseModel, exact: bool) -> Iterator[Any]:
+def open_source(base: BaseModel, exact: bool) -> Iterator[TensorSource]:
     """The base's tensors: an HF directory's safetensors, or a consolidated sovtrain
     checkpoint (`exact`: rebuild fp32 masters of a bf16/fp16 base, see `consolidate`)."""
     from sovtrain import storage
@@ -271,9 +310,9 @@ def open_source(base: BaseModel, exact: bool) -> Iterator[Any]:
         raise ValueError(f"{base.uri}: resolved without picking a checkpoint")
     with storage.local_dir(base.weights_uri, purpose="base-model", lineage=base.lineage) as local:
         if base.kind == "hf":
-            source: Any = SafetensorsSource(local)
+            source: TensorSource = SafetensorsSource(local)
         else:
-            recipe = base.recipe  # run and checkpoint kinds always carry theirs
+            recipe = base.run_recipe
             state, _ = consolidate(local, recipe.train.precision, recipe.deepspeed.zero_stage,
                                    exact, keep_dtype=True)  # fmt: skip
             source = DictSource(state)

@@ -8,16 +8,26 @@ settings that leave the base's tensors as they are.
 Validation here never reads the base: a recipe validates on a laptop that cannot (or may
 not, by residency policy) reach the base's storage. Admission decides about that read;
 `sovtrain.model.build.build_config` does it.
+
+Which keys `config` may carry is the schema's own business, so it lives here: the fields
+of the transformers config class `arch` names (`unknown_config_keys`), and the config
+`arch` + `config` give (`arch_config`), which `sovtrain.model.build` then trains. The
+recipe needs transformers' config classes for that, never a model or sovtrain.model.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import inspect
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from sovtrain.recipe.base import Section, printable_uri, require_finite
+
+if TYPE_CHECKING:
+    from transformers import PretrainedConfig
 
 _ARCH_REQUIRED = (
     "Field required (a transformers model_type such as 'llama'), unless init_from names a "
@@ -72,12 +82,10 @@ class ModelSection(Section):
         With `init_from` the full config needs the base (read later, after admission), so
         only what the recipe alone decides is checked: the keys, when `arch` names a class.
         """
-        from sovtrain.model.build import build_config, unknown_config_keys
-
         if self.init_from is None:
             if self.arch is None:  # set to None after construction
                 raise ValueError(f"arch: {_ARCH_REQUIRED}")
-            build_config(self)
+            arch_config(self)
         elif self.arch is not None:
             from transformers import CONFIG_MAPPING
 
@@ -88,3 +96,38 @@ class ModelSection(Section):
                     f"config: {', '.join(unknown)} not fields of {config_class.__name__}"
                 )
         return self
+
+
+def arch_config(section: ModelSection, vocab_size: int | None = None) -> PretrainedConfig:
+    """A fresh transformers config from `model.arch` + `model.config` (no base involved),
+    `vocab_size` filled in unless the recipe sets it; ValueError names what is wrong."""
+    from transformers import AutoConfig
+
+    if section.arch is None:
+        raise ValueError(f"config invalid for arch None: {_ARCH_REQUIRED}")
+    kwargs: dict[str, Any] = dict(section.config)
+    if vocab_size is not None:
+        kwargs.setdefault("vocab_size", vocab_size)
+    try:
+        config = AutoConfig.for_model(section.arch, **kwargs)
+    except Exception as err:  # transformers raises several types for bad kwargs
+        raise ValueError(f"config invalid for arch {section.arch!r}: {err}") from None
+    unknown = unknown_config_keys(type(config), section.config)
+    if unknown:
+        raise ValueError(f"config: {', '.join(unknown)} not fields of {type(config).__name__}")
+    return config
+
+
+# Spellings transformers still accepts and folds into `rope_parameters` (config.json files
+# written before transformers 5 use them), though they are no longer declared fields.
+LEGACY_KEYS = frozenset({"rope_theta", "rope_scaling"})
+
+
+def unknown_config_keys(config_class: type[PretrainedConfig], keys: Iterable[str]) -> list[str]:
+    """Keys that are not fields of `config_class`, sorted.
+
+    PretrainedConfig keeps unknown kwargs as attributes, so a typo like `hiden_size` would
+    pass silently; compare against the config class's declared fields instead.
+    """
+    declared = set(inspect.signature(config_class.__init__).parameters) | LEGACY_KEYS
+    return sorted(k for k in keys if k not in declared)

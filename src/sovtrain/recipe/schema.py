@@ -101,13 +101,15 @@ PiiType = Literal["email", "hkid", "prc_id", "card", "bank_account", "phone"]
 LangLabel = Literal["en", "zh-Hant", "zh-Hans", "mixed", "other"]
 
 
+def _every_pii_type() -> list[PiiType]:
+    return ["email", "hkid", "prc_id", "card", "bank_account", "phone"]
+
+
 class PiiSection(Section):
     action: Literal["mask", "drop", "keep"] = Field(
         "mask", description="mask: replace with <PII:type>; drop: drop the document; keep."
     )
-    types: list[PiiType] = Field(
-        default_factory=lambda: ["email", "hkid", "prc_id", "card", "bank_account", "phone"]
-    )
+    types: list[PiiType] = Field(default_factory=_every_pii_type)
 
 
 class NearDupSection(Section):
@@ -136,8 +138,12 @@ class CleaningSection(Section):
     pii: PiiSection = Field(default_factory=PiiSection)
 
 
+def _one_synthetic_source() -> list[SourceSection]:
+    return [SyntheticSource()]
+
+
 class DataSection(Section):
-    sources: list[SourceSection] = Field(default_factory=lambda: [SyntheticSource()], min_length=1)
+    sources: list[SourceSection] = Field(default_factory=_one_synthetic_source, min_length=1)
     cleaning: CleaningSection = Field(default_factory=CleaningSection)
     prepared_uri: str = Field(
         "${run.output_uri}/data", description="Where tokenizer/ and shards/ are written."

@@ -8,10 +8,11 @@ each file stays readable. The same rules apply: unknown keys fail, numbers are f
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from sovtrain.data.registry import generators
 from sovtrain.recipe.base import Section, printable_uri, require_finite
 
 DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
@@ -28,28 +29,43 @@ def _domain_name(value: str) -> str:
     return value
 
 
+Language = Literal["en", "zh-Hant", "zh-Hans"]
+ChatTask = Literal["explain", "classify", "extract", "translate"]
 Domain = Annotated[
     str, AfterValidator(_domain_name), Field(json_schema_extra={"pattern": DOMAIN_PATTERN})
 ]
+
+
+def _needs_generators(
+    source: str, kind: str, registered: dict[str, Any], domain: str, read: str
+) -> None:
+    """Nothing registered for a generated kind (its package is not installed): say that,
+    rather than list no corpora."""
+    if not registered:
+        missing = generators.missing_note() or "no generator package registered one"
+        raise ValueError(
+            f"source {source!r}: kind {kind} needs a generator package ({missing}): "
+            f"install it, or read your own {domain} {read}"
+        )
 
 
 def _generated_corpus(source: str, domain: str, corpus: str | None) -> None:
     """A synthetic source generates text, so its domain needs a generator (finance,
     logistics); a corpus named explicitly must produce documents of the source's domain,
     since the documents are bucketed by the corpus's domain."""
-    from sovtrain_synth import CORPORA
-
+    corpora = generators.corpora()
+    _needs_generators(source, "synthetic", corpora, domain, "data with kind files or hf-dataset")
     name = corpus or domain
-    if name not in CORPORA:
-        domains = sorted({c.domain for c in CORPORA.values()})
+    if name not in corpora:
+        domains = sorted({c.domain for c in corpora.values()})
         raise ValueError(
             f"source {source!r}: no generated corpus for domain {domain!r} (kind synthetic "
-            f"has {', '.join(domains)}; corpora {', '.join(sorted(CORPORA))}): read your "
+            f"has {', '.join(domains)}; corpora {', '.join(sorted(corpora))}): read your "
             f"own {domain} data with kind files or hf-dataset"
         )
-    if CORPORA[name].domain != domain:
+    if corpora[name].domain != domain:
         raise ValueError(f"source {source!r}: corpus {name!r} generates "
-                         f"{CORPORA[name].domain} documents, not domain {domain!r}")  # fmt: skip
+                         f"{corpora[name].domain} documents, not domain {domain!r}")  # fmt: skip
 
 
 class SyntheticSource(Section):
@@ -63,9 +79,7 @@ class SyntheticSource(Section):
     )
     card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
     documents: int = Field(20_000, ge=10)
-    languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
-        default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
-    )
+    languages: list[Language] = Field(default_factory=lambda: list(get_args(Language)))
 
     @model_validator(mode="after")
     def _corpus_exists(self) -> SyntheticSource:
@@ -178,28 +192,26 @@ class HfDatasetSource(FilesSource):
 
 class SyntheticChatSource(Section):
     """Generated bilingual instruction examples (explain / classify / extract / translate)
-    for fine-tuning, deterministic from run.seed (sovtrain_synth.instruct)."""
+    for fine-tuning, deterministic from run.seed (sovtrain_synth.instructions)."""
 
     kind: Literal["synthetic-chat"] = "synthetic-chat"
     name: str = Field("synthetic-chat", description="Unique within the recipe; names lineage.")
     domain: Domain = "finance"
     card: str = Field("synthetic-finance-bilingual", description="Data card id of the source.")
     examples: int = Field(2000, ge=10)
-    tasks: list[Literal["explain", "classify", "extract", "translate"]] = Field(
-        default_factory=lambda: ["explain", "classify", "extract", "translate"]
-    )
-    languages: list[Literal["en", "zh-Hant", "zh-Hans"]] = Field(
-        default_factory=lambda: ["en", "zh-Hant", "zh-Hans"]
-    )
+    tasks: list[ChatTask] = Field(default_factory=lambda: list(get_args(ChatTask)))
+    languages: list[Language] = Field(default_factory=lambda: list(get_args(Language)))
 
     @model_validator(mode="after")
     def _domain_has_kit(self) -> SyntheticChatSource:
-        from sovtrain_synth.instruct import KITS
-
-        if self.domain not in KITS:
+        kits = generators.chat_kits()
+        _needs_generators(
+            self.name, "synthetic-chat", kits, self.domain, "chats with kind chat-files"
+        )
+        if self.domain not in kits:
             raise ValueError(
                 f"source {self.name!r}: no generated instructions for domain {self.domain!r} "
-                f"(kind synthetic-chat has {', '.join(sorted(KITS))}): read your own "
+                f"(kind synthetic-chat has {', '.join(sorted(kits))}): read your own "
                 f"{self.domain} chats with kind chat-files"
             )
         return self

@@ -3,6 +3,9 @@
 A profile is written by the site's operators, but everything in it still ends up in a shell
 script, so every field is validated to a narrow shape here and quoted again when rendered.
 No field is raw shell: environment setup is structured (modules, venv, container, variables).
+
+The residency part of a profile (name, region, file systems) is governance's `ComputeSite`,
+which `ClusterProfile` extends: admission reads only that part, the scheduler all of it.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sovtrain.governance.sites import ComputeSite, load_profile
+
 # Conservative shapes for values that reach #SBATCH lines and commands.
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 _PLAIN = re.compile(r"^[A-Za-z0-9_./@+-]+$")  # rendered into the script: no $, ~ or globs
-_PATH = re.compile(r"^[A-Za-z0-9_./~$@{}+-]+$")  # residency roots: ~ and $VARS expanded
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _TIME = re.compile(r"^(\d+-)?\d{1,2}:\d{2}:\d{2}$")
 _MODULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+/-]{0,127}$")
@@ -100,11 +104,12 @@ class Environment(_Strict):
         return {k: str(v) for k, v in values.items()}
 
 
-class ClusterProfile(_Strict):
-    """One compute site."""
+class ClusterProfile(ComputeSite):
+    """One compute site: its residency facts (`ComputeSite`: name, region, filesystems)
+    and how jobs start there. Every key is known: unknown ones are refused."""
 
-    name: str
-    region: str = Field(description="Residency region (a key of data_cards/residency.yaml).")
+    model_config = ConfigDict(extra="forbid")
+
     description: str = ""
     scheduler: Literal["slurm", "none"] = Field(
         "slurm", description="none: a single machine (local runs; no sbatch)."
@@ -122,24 +127,13 @@ class ClusterProfile(_Strict):
         300, ge=10, description="USR1 this long before the limit: checkpoint, then requeue."
     )
     environment: Environment = Field(default_factory=Environment)
-    filesystems: list[str] = Field(
-        default_factory=list,
-        description="Roots of the site's own file systems: storage in the site's region.",
-    )
     log_dir: str = Field("slurm-logs", description="Job stdout/stderr (relative: submit dir).")
 
+    # name and region are ComputeSite's, checked again here: they reach #SBATCH lines
     _words = field_validator("name", "region", "partition", "account", "qos", "gpu_type")(
         lambda cls, v: v if v is None else check_word(v)
     )
     _time = field_validator("time_limit")(lambda cls, v: check_time(v))
-
-    @field_validator("filesystems")
-    @classmethod
-    def _root_paths(cls, values: list[str]) -> list[str]:
-        for path in values:
-            if not _PATH.match(path):
-                raise ValueError(f"{path!r}: not a plain path")
-        return values
 
     @field_validator("log_dir")
     @classmethod
@@ -164,3 +158,8 @@ class ClusterProfile(_Strict):
     @property
     def cpus_per_task(self) -> int:
         return max(1, self.cpus_per_node // self.tasks_per_node)
+
+
+def load_cluster(name_or_path: str) -> ClusterProfile:
+    """The whole profile `name_or_path` names (slurm/clusters/NAME.yaml or a path)."""
+    return load_profile(name_or_path, ClusterProfile)

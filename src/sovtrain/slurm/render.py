@@ -19,10 +19,10 @@ from pathlib import Path
 import jinja2
 
 from sovtrain.core.errors import SovtrainError
-from sovtrain.governance.policy import cluster_path, load_cluster
+from sovtrain.governance.sites import cluster_path
 from sovtrain.recipe import load_recipe
 from sovtrain.recipe.load import LoadedRecipe
-from sovtrain.slurm.profile import ClusterProfile, check_time
+from sovtrain.slurm.profile import ClusterProfile, check_time, load_cluster
 
 _DEPENDENCY = re.compile(
     r"^(?:singleton|(?:after|afterok|afternotok|afterany|aftercorr|afterburstbuffer)"

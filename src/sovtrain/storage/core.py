@@ -178,7 +178,7 @@ def _remote_writer(canonical: str, mode: str) -> Iterator[IO[Any]]:
         raise StorageError(f"{canonical}: mode {mode!r} on object storage (write with 'w'/'wb')")
     with tempfile.TemporaryDirectory(prefix="sovtrain-upload-") as tmp:
         spool = Path(tmp) / "upload"
-        with spool.open(mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
+        with spool.open(mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
         _call(canonical, "put_file", lambda fs, path: fs.put_file(str(spool), path))
 
@@ -295,7 +295,12 @@ def put_dir(local_dir: Path, uri: str, *, purpose: str, lineage: tuple[str, ...]
         target = _admit(join(uri, rel), "write", purpose, lineage)
         if is_local(target):
             Path(target).parent.mkdir(parents=True, exist_ok=True)
-        _call(target, "put_file", lambda fs, path, src=str(file): fs.put_file(src, path))
+        _put_file(file, target)
+
+
+def _put_file(source: Path, target: str) -> None:
+    """One upload, retried on its own (a failed file does not restart the directory)."""
+    _call(target, "put_file", lambda fs, path: fs.put_file(str(source), path))
 
 
 @contextlib.contextmanager
@@ -331,5 +336,9 @@ def _download(canonical: str, local_dir: Path) -> None:
         rel = posixpath.relpath(remote, root)
         dest = local_dir / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
-        source = f"{_split(canonical)[0]}://{remote}"  # each file retried on its own
-        _call(source, "get_file", lambda fs, path, to=str(dest): fs.get_file(path, to))
+        _get_file(f"{_split(canonical)[0]}://{remote}", dest)
+
+
+def _get_file(source: str, dest: Path) -> None:
+    """One download, retried on its own (a failed file does not restart the directory)."""
+    _call(source, "get_file", lambda fs, path: fs.get_file(path, str(dest)))

@@ -141,12 +141,16 @@ def set_retry_policy(
     """
     global _override
     previous = _override
-    fields = {"retries": retries, "backoff_s": backoff_s, "max_backoff_s": max_backoff_s}
-    changes = {k: v for k, v in fields.items() if v is not None}
-    if policy is None and not changes:
+    if policy is None and retries is None and backoff_s is None and max_backoff_s is None:
         _override = None
     else:
-        _override = replace(policy or policy_from_env(), **changes)
+        base = policy or policy_from_env()
+        _override = replace(
+            base,
+            retries=base.retries if retries is None else retries,
+            backoff_s=base.backoff_s if backoff_s is None else backoff_s,
+            max_backoff_s=base.max_backoff_s if max_backoff_s is None else max_backoff_s,
+        )
     return previous
 
 

@@ -1,6 +1,9 @@
 """Experiment tracking (MLflow): run lifecycle, queued sending, outage backlog and replay.
 
-MLflow is imported only inside this package (one door).
+MLflow is imported only inside this package (one door). What training needs of a tracker
+is the `Tracker` Protocol (`protocol.py`); `FanOutTracker` sends it to several sinks. Runs
+touched outside training (scheduled for a Slurm job, read for a model card or `slurm
+status`, extended by eval) are in `runs.py`, the model registry in `model_registry.py`.
 """
 
 from sovtrain.tracking.backlog import spool_dir
@@ -11,10 +14,13 @@ from sovtrain.tracking.mlflow_run import (
     flatten,
     run_tracking_uri,
 )
+from sovtrain.tracking.protocol import FanOutTracker, Tracker
 
 __all__ = [
+    "FanOutTracker",
     "MlflowTracker",
     "NullTracker",
+    "Tracker",
     "default_tracking_uri",
     "flatten",
     "run_tracking_uri",

@@ -84,6 +84,8 @@ class MlflowTracker(NullTracker):
     (30 s each) and the retry backoff cap to SOVTRAIN_TRACKING_RETRY_MAX (30 s).
     """
 
+    run_id: str  # known once started (NullTracker's is None)
+
     def __init__(
         self,
         tracking_uri: str,

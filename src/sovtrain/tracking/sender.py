@@ -317,6 +317,5 @@ def _describe(batch: list[Record]) -> str:
     if first["op"] == "metrics":
         steps = sorted({row[3] for record in batch for row in record["m"]})
         return f"metrics at steps {steps[0]}..{steps[-1]}"
-    return {"text": f"artifact {first.get('path')}", "file": f"file {first.get('file')}"}.get(
-        first["op"], first["op"]
-    )
+    labels = {"text": f"artifact {first.get('path')}", "file": f"file {first.get('file')}"}
+    return labels.get(first["op"], str(first["op"]))

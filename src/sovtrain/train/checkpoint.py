@@ -18,6 +18,7 @@ whose manifest verifies, so a torn write costs at most one interval of work, nev
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -30,11 +31,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 
 from sovtrain import storage
 from sovtrain.core.errors import CheckpointError, SovtrainError
 from sovtrain.core.hashing import sha256_file
+from sovtrain.distributed.collectives import ALONE, all_gather_object, barrier, broadcast_object
+from sovtrain.model.init import BaseModel, resolve_base
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -131,6 +133,7 @@ class CheckpointStore:
         self.rank = rank
         self.world_size = world_size
         self.keep_last = keep_last
+        self._group = ALONE if world_size == 1 else None  # alone: export, `slurm status`, tests
         self._local_root = storage.local_path(self.root)
         self._last_bytes = 0  # size of the last checkpoint written: what the next one needs
 
@@ -214,11 +217,8 @@ class CheckpointStore:
         self, failure: BaseException | None, parent: storage.PinnedDir, name: str, engine: Any
     ) -> None:
         """Every rank learns whether any rank failed to write; then all clean up and raise."""
-        messages = [str(failure)] if failure is not None else []
-        if self.world_size > 1 and dist.is_initialized():
-            gathered: list[Any] = [None] * self.world_size
-            dist.all_gather_object(gathered, messages[0] if messages else None)
-            messages = [m for m in gathered if m is not None]
+        mine = str(failure) if failure is not None else None
+        messages = [m for m in all_gather_object(mine, self._group) if m is not None]
         if not messages:
             return
         where = parent.real_location()
@@ -249,11 +249,7 @@ class CheckpointStore:
             return _describe_files(stage) if self.rank == 0 else {}
         if self.rank != 0:
             storage.put_dir(stage, storage.join(self.root, name), purpose=_PURPOSE)
-        own = _describe_files(stage)
-        if self.world_size == 1 or not dist.is_initialized():
-            return own
-        gathered: list[Any] = [None] * self.world_size
-        dist.all_gather_object(gathered, own)
+        gathered = all_gather_object(_describe_files(stage), self._group)
         return {k: v for part in gathered for k, v in part.items()}
 
     def _publish(
@@ -364,12 +360,24 @@ class CheckpointStore:
 
     # ---------------------------------------------------------------- collectives
     def _barrier(self) -> None:
-        if self.world_size > 1 and dist.is_initialized():
-            dist.barrier()
+        barrier(self._group)
 
     def _broadcast(self, value: Any) -> Any:
-        if self.world_size == 1 or not dist.is_initialized():
-            return value
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
+        return broadcast_object(value, src=0, group=self._group)
+
+
+def resolve_base_weights(init_from: str, rank: int = 0, world_size: int = 1) -> BaseModel:
+    """`resolve_base`, with a run directory's newest *verified* checkpoint picked: what
+    loading a base's weights needs (training from `model.init_from`, `sovtrain eval`).
+
+    Picking hashes every byte of the checkpoint, so it happens here, once, on rank 0 of
+    `world_size` (the verdict is broadcast), and the model layer never needs the store.
+    """
+    base = resolve_base(init_from)
+    if base.weights_uri is not None:  # an HF directory or one checkpoint: nothing to pick
+        return base
+    store = CheckpointStore(checkpoints_root(base.uri), rank, world_size)
+    name = store.newest_verified()
+    if name is None:
+        raise CheckpointError(f"model.init_from {init_from}: the run has no verified checkpoint")
+    return dataclasses.replace(base, weights_uri=storage.join(store.root, name))

@@ -1,37 +1,34 @@
-"""The step loop: get batch -> forward -> backward -> step; every N steps, report.
+"""The step loop: get batch -> forward -> backward -> step -> hooks.
 
-Everything that is not the loop (checkpoint cadence, eval, tracking) is a small method the
-loop calls at a step boundary. Nothing in `train_step` reads a device value back to the
-host, so on a GPU the CPU runs ahead and keeps the device queue full.
+Everything that is not the loop (metrics, eval and checkpoint cadences, the progress bar)
+is a hook called at the step boundary (`hooks.py`, `cadence.py`); the loop itself only asks,
+after each step, where it stands (`StepEnd`: the end? a pause? did the ranks agree to stop
+on a signal?). Nothing in `train_step` reads a device value back to the host, so on a GPU
+the CPU runs ahead and keeps the device queue full; the stop agreement is a one-byte
+collective on a host (gloo) group, so it never drains that queue either.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from sovtrain.core.errors import TrainingDiverged
 from sovtrain.data.loader import BatchLoader, PackedDataset, fixed_batches, make_sampler
+from sovtrain.distributed.collectives import any_rank
 from sovtrain.distributed.context import DistContext
 from sovtrain.distributed.signals import process_stop_request
 from sovtrain.recipe.load import LoadedRecipe
-from sovtrain.tracking import NullTracker
-from sovtrain.train.checkpoint import CheckpointStore, SavedCheckpoint
+from sovtrain.tracking import Tracker
+from sovtrain.train.cadence import EvalCadence, default_hooks
+from sovtrain.train.checkpoint import SavedCheckpoint
+from sovtrain.train.hooks import Hook, Hooks, StepEnd
 from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
 
 log = logging.getLogger(__name__)
@@ -71,8 +68,16 @@ class RunSummary:
     eval_step: int | None = None  # the step `eval_loss` was measured at
 
 
+class CheckpointWriter(Protocol):
+    """The one call that writes a checkpoint (`CheckpointStore` is the synchronous one)."""
+
+    def save(self, engine: Any, state: dict[str, Any]) -> SavedCheckpoint: ...
+
+
 class Trainer:
     """Owns one DeepSpeed engine and drives it to `train.total_steps`."""
+
+    extra_hooks: Sequence[Hook] = ()  # after the default cadences (e.g. harness evals)
 
     def __init__(
         self,
@@ -80,10 +85,11 @@ class Trainer:
         ctx: DistContext,
         engine: Any,
         shards_uri: str,
-        store: CheckpointStore,
+        store: CheckpointWriter,
         state: TrainState,
         meter: ThroughputMeter,
-        tracker: NullTracker,
+        tracker: Tracker,
+        extra_hooks: Sequence[Hook] = (),
     ) -> None:
         self.recipe = loaded.recipe
         self.ctx = ctx
@@ -92,6 +98,7 @@ class Trainer:
         self.state = state
         self.meter = meter
         self.tracker = tracker
+        self.extra_hooks = tuple(extra_hooks)
         train = self.recipe.train
         self.accumulation = train.grad_accumulation(ctx.world_size)
         self.total_steps = train.total_steps
@@ -109,11 +116,31 @@ class Trainer:
         self._rates: list[dict[str, float]] = []
         self._last_saved: SavedCheckpoint | None = None
         self.stop = process_stop_request()
-        self.eval_before = math.nan
-        self.eval_step: int | None = None
-        self._stop_agreed = False
+        self.hooks = Hooks()
 
     # ------------------------------------------------------------------ the loop
+    def run(self, stop_after: int | None = None) -> RunSummary:
+        """Train to `total_steps`, or for `stop_after` steps of this invocation (then checkpoint
+        and return, so a rerun continues: chunked jobs on time-limited partitions)."""
+        start_step = self.state.step
+        self.meter.reset(self.state.tokens_seen, start_step)
+        cadences = default_hooks(self.recipe, self.ctx.is_main, start_step, self.total_steps)
+        self.hooks = Hooks([*cadences, *self.extra_hooks])
+        end: StepEnd | None = None
+        with self.stop:
+            try:
+                self.hooks.pre_train(self)
+                while self.state.step < self.total_steps:
+                    self.train_step()
+                    end = self.step_end(start_step, stop_after)
+                    self.hooks.post_step(self, end)
+                    if end.stops:
+                        break
+            finally:
+                self.hooks.post_train(self)
+                self.loader.close()
+        return self.summary(start_step, end)
+
     def train_step(self) -> None:
         """One optimizer step: `accumulation` micro batches, no host sync."""
         for _ in range(self.accumulation):
@@ -140,60 +167,41 @@ class Trainer:
             num_items_in_batch=targets,
         ).loss  # fmt: skip
 
-    def run(self, stop_after: int | None = None) -> RunSummary:
-        """Train to `total_steps`, or for `stop_after` steps of this invocation (then checkpoint
-        and return, so a rerun continues: chunked jobs on time-limited partitions)."""
-        train, ckpt = self.recipe.train, self.recipe.checkpoint
-        self.meter.reset(self.state.tokens_seen, self.state.step)
-        start_step = self.state.step
-        eval_loss = math.nan
-        progress = _progress_bar(self.ctx.is_main, start_step, self.total_steps)
-        if self.recipe.model.init_from and start_step == 0:
-            # what the base already knows of this run's held-out data: the baseline every
-            # later eval_loss is read against (not again on resume: step 0 is long past)
-            self.eval_before = self.evaluate("the base on this run's held-out data")
-        with self.stop:
-            try:
-                while self.state.step < self.total_steps:
-                    self.train_step()
-                    step = self.state.step
-                    progress.update(0, completed=step)
-                    last = step == self.total_steps
-                    pause = stop_after is not None and step - start_step >= stop_after
-                    if step % train.log_interval == 0 or last or pause:
-                        self.report()  # also where the ranks agree on a signalled stop
-                    if self._stop_agreed:
-                        self.save_checkpoint(self.stop.signal_name or "signal")
-                        break
-                    if step % train.eval_interval == 0 or last:
-                        eval_loss = self.evaluate()
-                    if step % ckpt.interval_steps == 0 or (last and ckpt.save_final) or pause:
-                        self.save_checkpoint("final" if last else "pause" if pause else "interval")
-                    if pause:
-                        break
-            finally:
-                progress.stop()
-                self.loader.close()
+    def step_end(self, start_step: int, stop_after: int | None) -> StepEnd:
+        """Where the step just taken stands. The ranks agree on a signalled stop here, every
+        step, on the host group: one rank's SIGUSR1 stops all of them at this boundary,
+        whatever `log_interval` is (a rank that stopped alone would hang the others)."""
+        step = self.state.step
+        agreed = any_rank(self.stop.requested, self.ctx.host_group)
+        return StepEnd(
+            step=step,
+            last=step == self.total_steps,
+            pause=stop_after is not None and step - start_step >= stop_after,
+            signal=(self.stop.signal_name or "signal") if agreed else None,
+        )
+
+    def summary(self, start_step: int, end: StepEnd | None) -> RunSummary:
+        evals = self.hooks.find(EvalCadence)
+        eval_loss = evals.loss if evals else math.nan
         steps_run = self.state.step - start_step
         return RunSummary(
             final_step=self.state.step,
             tokens_seen=self.state.tokens_seen,
             train_loss=self.losses[-1][1] if self.losses else math.nan,
             eval_loss=eval_loss,
-            eval_step=self.eval_step if not math.isnan(eval_loss) else None,
+            eval_step=evals.step if evals and not math.isnan(eval_loss) else None,
             tokens_per_s=_steady(self._rates, "tokens_per_s") if steps_run else math.nan,
             mfu=_steady(self._rates, "mfu") if steps_run else math.nan,
             last_checkpoint=self._last_saved,
             losses=self.losses,
-            stopped_by=(self.stop.signal_name or "signal") if self._stop_agreed else None,
-            eval_loss_before=self.eval_before,
+            stopped_by=end.signal if end else None,
+            eval_loss_before=evals.before if evals else math.nan,
         )
 
-    # ------------------------------------------------------------------ at boundaries
+    # ------------------------------------------------------------------ called by hooks
     def report(self) -> None:
         """Read the accumulated loss (the one sync), stop on NaN/inf, log everything."""
-        loss, nonfinite, stops = self.accumulator.collect(self.ctx.world_size, self.stop.requested)
-        self._stop_agreed = stops > 0
+        loss, nonfinite = self.accumulator.collect()
         step = self.state.step
         if nonfinite:
             raise TrainingDiverged(
@@ -241,9 +249,8 @@ class Trainer:
             batch = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
             acc.add(self.forward_loss(batch))
         self.engine.train()
-        loss, _, _ = acc.collect(self.ctx.world_size)
+        loss, _ = acc.collect()
         self.tracker.log_metrics({"eval_loss": loss}, self.state.step)
-        self.eval_step = self.state.step
         if self.ctx.is_main:
             suffix = f" ({note})" if note else ""
             log.info("step %d eval_loss %.4f%s", self.state.step, loss, suffix)
@@ -252,46 +259,22 @@ class Trainer:
         return loss
 
     def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint:
+        """Write a checkpoint marked `saved_for=reason`, then tell the hooks it is published."""
         started = time.perf_counter()
         self.refuse_if_diverged()
         self.state.saved_for = reason  # a signalled checkpoint is marked as such
         saved = self.store.save(self.engine, self.state.to_dict())
         self._last_saved = saved
-        self.tracker.log_metrics({"checkpoint_bytes": float(saved.bytes)}, saved.step)
-        self.tracker.log_dict(
-            {
-                "step": saved.step,
-                "uri": saved.uri,
-                "bytes": saved.bytes,
-                "manifest_sha256": saved.manifest_digest,
-                "time": time.time(),
-            },
-            f"checkpoints/{saved.uri.rstrip('/').rsplit('/', 1)[-1]}.json",
-        )
+        self.hooks.post_checkpoint_saved(self, saved)
         self.meter.exclude(time.perf_counter() - started)
         return saved
 
     def refuse_if_diverged(self) -> None:
         """Never checkpoint weights that already saw a NaN: check the flag first."""
-        if self.accumulator.nonfinite_count(self.ctx.world_size):
+        if self.accumulator.nonfinite_count():
             raise TrainingDiverged(
                 f"loss became NaN/inf before step {self.state.step}; checkpoint not written"
             )
-
-
-def _progress_bar(is_main: bool, start: int, total: int) -> Progress:
-    """A step bar on rank 0 in a terminal (Slurm logs get the periodic log lines instead).
-
-    Advancing it reads no device value, so it costs the hot loop nothing.
-    """
-    progress = Progress(
-        TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), disable=not (is_main and sys.stderr.isatty()),
-        console=Console(stderr=True), transient=True,
-    )  # fmt: skip
-    progress.add_task("steps", total=total, completed=start)
-    progress.start()
-    return progress
 
 
 def _as_float(value: Any) -> float:

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-import torch.distributed as dist
+
+from sovtrain.distributed.collectives import all_reduce_sum
 
 
 class DeviceAccumulator:
@@ -29,25 +30,21 @@ class DeviceAccumulator:
         self._totals[1] += 1
         self._totals[2] += (~finite).float()
 
-    def collect(self, world_size: int, stop_requested: bool = False) -> tuple[float, int, int]:
-        """(mean loss over all ranks, non-finite count, ranks asking to stop) since the last
-        collect; resets. This is the one host-device sync of a logging step, so the ranks'
-        stop requests (signals) ride along in the same all-reduce.
+    def collect(self) -> tuple[float, int]:
+        """(mean loss over all ranks, non-finite count) since the last collect; resets.
+
+        This is the one host-device sync of a logging step. (The ranks' stop requests no
+        longer ride along: they are agreed every step on a host group, see `any_rank`.)
         """
-        totals = torch.cat([self._totals, self._totals.new_tensor([float(stop_requested)])])
-        if world_size > 1 and dist.is_initialized():
-            dist.all_reduce(totals)
-        loss_sum, count, bad, stops = totals.tolist()
+        totals = all_reduce_sum(self._totals.clone())
+        loss_sum, count, bad = totals.tolist()
         self._totals.zero_()
         mean = loss_sum / count if count else math.nan
-        return mean, int(bad), int(stops)
+        return mean, int(bad)
 
-    def nonfinite_count(self, world_size: int) -> int:
+    def nonfinite_count(self) -> int:
         """Non-finite losses since the last collect, summed over ranks (does not reset)."""
-        bad = self._totals[2:3].clone()
-        if world_size > 1 and dist.is_initialized():
-            dist.all_reduce(bad)
-        return int(bad.item())
+        return int(all_reduce_sum(self._totals[2:3].clone()).item())
 
 
 @dataclass

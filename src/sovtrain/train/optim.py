@@ -16,7 +16,8 @@ def build_optimizer(model: torch.nn.Module, cfg: OptimizerSection, device: torch
     On CUDA the fused AdamW kernel updates all parameters in a few launches instead of a
     loop of small kernels per tensor.
     """
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for param in model.parameters():
         if param.requires_grad:
             (decay if param.dim() >= 2 else no_decay).append(param)

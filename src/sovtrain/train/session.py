@@ -2,7 +2,7 @@
 
 Order matters and is deliberate:
   1. distributed init (so rank 0 can prepare data while the others wait at a barrier),
-  2. model + DeepSpeed engine,
+  2. model (built, or the base loaded), its converters (LoRA ...), the DeepSpeed engine,
   3. resume (the sampler position and the MLflow run id come from the checkpoint),
   4. tracker (continues the resumed MLflow run: one logical run, one curve),
   5. the loop.
@@ -13,30 +13,38 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import torch.distributed as dist
 
 from sovtrain import storage
 from sovtrain.core.errors import CheckpointError
 from sovtrain.data.prepare import prepare
 from sovtrain.data.shards import manifest_digest, read_manifest
+from sovtrain.distributed.collectives import barrier, broadcast_object
 from sovtrain.distributed.context import DistContext, init_distributed
 from sovtrain.distributed.signals import process_stop_request
 from sovtrain.governance.admission import Admission, check, install_guard
 from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
+from sovtrain.model.converters import convert_model
 from sovtrain.model.flops import model_cost
 from sovtrain.model.peak import device_key, peak_flops
 from sovtrain.recipe.load import LoadedRecipe
-from sovtrain.tracking import MlflowTracker, NullTracker, default_tracking_uri, flatten
-from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
+from sovtrain.tracking import (
+    MlflowTracker,
+    NullTracker,
+    Tracker,
+    default_tracking_uri,
+    flatten,
+)
+from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root, resolve_base_weights
 from sovtrain.train.ds_config import deepspeed_config
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
 from sovtrain.train.loop import RunSummary, Trainer, TrainState
 from sovtrain.train.metrics import ThroughputMeter
 from sovtrain.train.optim import build_optimizer, warmup_cosine
+from sovtrain.train.requeue import stopped_early
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +56,7 @@ class Session:
     loaded: LoadedRecipe
     ctx: DistContext
     trainer: Trainer
-    tracker: NullTracker
+    tracker: Tracker
     ds_config: dict[str, Any]
     peak: float
     params: int
@@ -57,16 +65,11 @@ class Session:
     admission: Admission
 
 
-def _barrier(ctx: DistContext) -> None:
-    if ctx.world_size > 1 and dist.is_initialized():
-        dist.barrier()
-
-
 def prepare_on_rank0(loaded: LoadedRecipe, ctx: DistContext) -> None:
     """Rank 0 builds (or reuses) the data; everyone else waits, then reads the manifest."""
     if ctx.is_main:
         prepare(loaded.recipe, show_progress=True)
-    _barrier(ctx)
+    barrier()
 
 
 def job_name(loaded: LoadedRecipe) -> str:
@@ -76,16 +79,22 @@ def job_name(loaded: LoadedRecipe) -> str:
 
 
 def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
-    """transformers model -> AdamW + schedule -> deepspeed.initialize."""
+    """transformers model -> converters -> AdamW + schedule -> deepspeed.initialize.
+
+    The converters (`model.converters`: LoRA today, FP8 or fused kernels tomorrow) run in
+    this one place, after the weights are in and before the optimizer sees the parameters.
+    """
     import deepspeed
     from torch.optim.lr_scheduler import LambdaLR
 
     recipe = loaded.recipe
     config = deepspeed_config(recipe, ctx.world_size)
+    model: Any  # a transformers (or, converted, peft) model: their methods, not nn.Module's
     if recipe.model.init_from:
         model = start_from_base(loaded, ctx, vocab_size, config)
     else:  # fp32, seeded; DeepSpeed casts the params (masters come from the cast copies)
         model = build_model(recipe.model, vocab_size, recipe.run.seed)
+    model = convert_model(model, recipe)
     if recipe.deepspeed.activation_checkpointing:
         model.activation_checkpointing_enable({"use_reentrant": False})
     optimizer = build_optimizer(model, recipe.train.optimizer, ctx.device)
@@ -100,18 +109,16 @@ def start_from_base(
     loaded: LoadedRecipe, ctx: DistContext, vocab_size: int, ds_config: dict[str, Any]
 ) -> Any:
     """The `model.init_from` weights, loaded lean (one copy per rank in the training
-    precision; partitioned as read under ZeRO-3) with a clear error on mismatch; wrapped in
-    LoRA when the recipe asks, so only the adapters train."""
-    import torch
-
-    from sovtrain.model.init import apply_lora, resolve_base
+    precision; partitioned as read under ZeRO-3) with a clear error on mismatch. A run's
+    checkpoint is picked once, on rank 0. (LoRA and other converters come after, in
+    `build_engine`.)"""
     from sovtrain.model.load import load_base
 
     recipe = loaded.recipe
     init_from = recipe.model.init_from or ""
-    base = resolve_base(init_from, rank=ctx.rank, world_size=ctx.world_size)
+    base = resolve_base_weights(init_from, rank=ctx.rank, world_size=ctx.world_size)
     zero3 = recipe.deepspeed.zero_stage == 3
-    model = load_base(
+    return load_base(
         base,
         build_config(recipe.model, vocab_size),
         precision=recipe.train.precision,
@@ -121,11 +128,6 @@ def start_from_base(
         rank=ctx.rank,
         ds_config=ds_config if zero3 else None,
     )
-    lora = recipe.finetune.lora if recipe.finetune else None
-    if lora is None:
-        return model
-    torch.manual_seed(recipe.run.seed)  # the adapters' init
-    return apply_lora(model, lora)
 
 
 def resume_state(
@@ -172,10 +174,7 @@ def claim_run(loaded: LoadedRecipe, ctx: DistContext, cluster: str) -> Admission
             hold(lease)
         except RunBusy as err:
             busy = str(err)
-    if ctx.world_size > 1 and dist.is_initialized():
-        box = [busy]
-        dist.broadcast_object_list(box, src=0)
-        busy = box[0]
+    busy = broadcast_object(busy, src=0)
     if busy is not None:
         raise RunBusy(busy)
     return install_guard(admission, recipe, job, ctx.rank)
@@ -194,7 +193,7 @@ def git_sha() -> str:
         return "unknown"
 
 
-def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> NullTracker:
+def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> Tracker:
     recipe = loaded.recipe
     if not ctx.is_main or not recipe.tracking.enabled:
         return NullTracker()
@@ -250,7 +249,10 @@ def log_run_metadata(session: Session) -> None:
     )
     tracker.set_tags(compliance_tags(session.admission))
     shards_uri = storage.join(loaded.recipe.data.prepared_uri, "shards")
-    tracker.log_datasets(dataset_inputs(session.admission, shards_uri, manifest_digest(shards_uri)))
+    datasets: list[Mapping[str, Any]] = list(
+        dataset_inputs(session.admission, shards_uri, manifest_digest(shards_uri))
+    )
+    tracker.log_datasets(datasets)
     tracker.log_text(loaded.resolved_yaml(), "recipe.resolved.yaml")
     tracker.log_dict(session.ds_config, "deepspeed_config.json")
     if ctx.is_main:
@@ -323,8 +325,7 @@ def _train(
     try:
         summary = session.trainer.run(stop_after=stop_after)
         # a signalled stop before the end leaves the run open: the requeued job continues it
-        unfinished = summary.stopped_by and summary.final_step < session.trainer.total_steps
-        status = "KILLED" if unfinished else "FINISHED"
+        status = "KILLED" if stopped_early(summary, session.trainer.total_steps) else "FINISHED"
         return session, summary
     finally:
         try:

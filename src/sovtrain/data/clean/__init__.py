@@ -100,14 +100,15 @@ class Cleaner:
                 yield out
 
     def clean(self, record: Record, stages: slice = slice(None)) -> Record | None:
-        current: Record | None = record
+        current = record
         for name, stage in self._stages[stages]:
             count = self.report.stages[name]
             count.docs_in += 1
             count.chars_in += len(current.text)
-            current = stage(current)
-            if current is None:
+            kept = stage(current)
+            if kept is None:
                 return None
+            current = kept
             count.docs_out += 1
             count.chars_out += len(current.text)
         return current
