@@ -1,7 +1,7 @@
 """The generators as a sovtrain data plugin: every corpus of `CORPORA` and every SFT kit of
 `instructions.KITS`, registered with the trainer's generator registry.
 
-The trainer never imports this package directly; `sovtrain.data.registry` imports this module
+The trainer never imports this package directly; `sovtrain.core.generators` imports this module
 by name the first time a recipe or command needs generated data, and calls `register`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from sovtrain.data.registry import ChatKit, Corpus, Registry
+from sovtrain.core.generators import ChatKit, Corpus, Registry
 from sovtrain_synth import CORPORA, GENERATOR_VERSION, generate
 from sovtrain_synth.instructions import KITS, generate_sft
 

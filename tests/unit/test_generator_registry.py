@@ -14,7 +14,7 @@ import pytest
 
 import sovtrain_synth as synth
 from sovtrain.core.errors import DataError
-from sovtrain.data.registry import Registry, generators
+from sovtrain.core.generators import Registry, generators
 from sovtrain.data.sources import read_source
 from sovtrain.recipe.schema import SyntheticSource
 from sovtrain_synth.instructions import generate_sft
@@ -114,7 +114,7 @@ def _plugin(root: Path, name: str, body: str) -> str:
 def test_a_plugin_registers_corpora_and_a_missing_package_is_reported(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     tiny = _plugin(tmp_path, "tiny_generators", """
-        from sovtrain.data.registry import Corpus
+        from sovtrain.core.generators import Corpus
 
         def register(registry):
             registry.add_version("tiny", 9)
@@ -136,7 +136,7 @@ def test_a_broken_plugin_is_an_error_not_a_missing_one(tmp_path, monkeypatch):
     with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
         Registry((broken,)).corpora()
     twice = _plugin(tmp_path, "twice_generators", """
-        from sovtrain.data.registry import Corpus
+        from sovtrain.core.generators import Corpus
 
         def register(registry):
             for _ in range(2):

@@ -56,8 +56,8 @@ def data_generate(
     seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 0,
 ) -> None:
     """Write a synthetic bilingual corpus as JSON lines (read it back as a `files` source)."""
+    from sovtrain.core.generators import generators
     from sovtrain.data.generate import generate_corpus
-    from sovtrain.data.registry import generators
 
     corpora = generators.corpora()
     if not corpora:

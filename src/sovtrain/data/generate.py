@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rich.progress import Progress
 
 from sovtrain import storage
-from sovtrain.data.registry import Corpus, generators
+from sovtrain.core.generators import Corpus, generators
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,12 @@ from rich.progress import (
 
 from sovtrain import storage
 from sovtrain.core.errors import DataError
+from sovtrain.core.generators import generators
 from sovtrain.core.paths import cache_root
 from sovtrain.data import fertility, shards, tokenizer
 from sovtrain.data.clean import Cleaner, batched, cleaning_digest
 from sovtrain.data.prepared import PreparedData, merge_counts, prepared_locations, reusable_manifest
 from sovtrain.data.reference_text import REFERENCE_TEXT
-from sovtrain.data.registry import generators
 from sovtrain.data.sft import prepare_sft
 from sovtrain.data.sources import check_card_domains, read_source, source_files
 from sovtrain.data.spool import Spool

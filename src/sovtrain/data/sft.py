@@ -19,6 +19,7 @@ from typing import Any
 
 from sovtrain import storage
 from sovtrain.core.errors import DataError
+from sovtrain.core.generators import generators
 from sovtrain.data import shards, tokenizer
 from sovtrain.data.chat import (
     CHANNELS,
@@ -30,7 +31,6 @@ from sovtrain.data.chat import (
     validate_messages,
 )
 from sovtrain.data.prepared import PreparedData, merge_counts, prepared_locations, reusable_manifest
-from sovtrain.data.registry import generators
 from sovtrain.data.sources import BadRow, check_card_domains, expand, json_row
 from sovtrain.data.spool import is_heldout
 from sovtrain.recipe.schema import ChatFilesSource, Recipe, SyntheticChatSource

@@ -24,8 +24,8 @@ from typing import Any
 
 from sovtrain import storage
 from sovtrain.core.errors import DataError
+from sovtrain.core.generators import generators
 from sovtrain.data.clean import Record
-from sovtrain.data.registry import generators
 from sovtrain.recipe.schema import FilesSource, SourceSection, SyntheticSource
 from sovtrain.recipe.sources import HfDatasetSource
 

@@ -6,9 +6,12 @@ so that neither has to import the other for the type.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from sovtrain import storage
+from sovtrain.core.errors import DataError
 from sovtrain.recipe.schema import Recipe
 
 BaseKind = Literal["run", "checkpoint", "hf"]
@@ -30,3 +33,17 @@ class BaseModel:
         if self.recipe is None:
             raise ValueError(f"{self.uri}: an HF directory has no sovtrain recipe")
         return self.recipe
+
+
+def base_run_manifest(prepared_uri: str) -> dict[str, Any]:
+    """The shard manifest a sovtrain base run prepared: its data lineage and vocabulary.
+
+    Read here rather than through `sovtrain.data.shards`: `model` sits below `data` (data
+    preparation resolves a base's tokenizer), so it reads the one file it needs itself, with
+    the same purpose and the same error as `shards.read_manifest`.
+    """
+    path = storage.join(prepared_uri, "shards", "manifest.json")
+    if not storage.exists(path, purpose="shards"):
+        raise DataError(f"no shard manifest at {path}: run `sovtrain data prepare RECIPE` first")
+    manifest: dict[str, Any] = json.loads(storage.read_text(path, purpose="shards"))
+    return manifest

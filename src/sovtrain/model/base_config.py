@@ -26,7 +26,7 @@ from transformers import CONFIG_MAPPING, AutoModelForCausalLM, PretrainedConfig
 
 from sovtrain import storage
 from sovtrain.core.errors import RecipeError, SovtrainError
-from sovtrain.data import shards
+from sovtrain.model.base import base_run_manifest
 from sovtrain.model.init import resolve_base
 from sovtrain.recipe.model import arch_config, unknown_config_keys
 from sovtrain.recipe.schema import ModelSection
@@ -122,7 +122,7 @@ def _run_config(model: ModelSection, prepared_uri: str, where: str, depth: int) 
     same vocabulary the session filled in from its shard manifest back then)."""
     if model.init_from:  # itself started from a base: that base's config, as it resolved
         return base_model_config(model, depth + 1)
-    manifest = shards.read_manifest(storage.join(prepared_uri, "shards"))
+    manifest = base_run_manifest(prepared_uri)
     try:
         return arch_config(model, manifest["vocab_size"])
     except ValueError as err:

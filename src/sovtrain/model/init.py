@@ -17,8 +17,7 @@ from pydantic import ValidationError
 
 from sovtrain import storage
 from sovtrain.core.errors import SovtrainError
-from sovtrain.data import shards
-from sovtrain.model.base import BaseKind, BaseModel
+from sovtrain.model.base import BaseKind, BaseModel, base_run_manifest
 from sovtrain.recipe.schema import Recipe
 
 __all__ = ["BaseModel", "load_into", "resolve_base"]
@@ -62,7 +61,7 @@ def _from_run(run_dir: str, checkpoint: str | None, kind: BaseKind, uri: str) ->
             "version; export it (`sovtrain export`) and start from the HF directory instead"
         ) from None
     prepared = recipe.data.prepared_uri
-    manifest = shards.read_manifest(storage.join(prepared, "shards"))
+    manifest = base_run_manifest(prepared)
     lineage = tuple(sorted({source["card"] for source in manifest["sources"]}))
     tokenizer = storage.join(prepared, "tokenizer")
     return BaseModel(kind, uri, checkpoint, tokenizer, lineage, recipe)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from sovtrain.data.registry import generators
+from sovtrain.core.generators import generators
 from sovtrain.recipe.base import Section, printable_uri, require_finite
 
 DOMAIN_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
