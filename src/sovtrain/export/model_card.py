@@ -16,7 +16,7 @@ base_model, datasets) and adds a `sovtrain:` block with the digests, for tools.
 
 The text is a Jinja template, `governance/templates/model_card.md.j2`, beside the
 compliance report's: a reviewer reads the card's wording in one place, and this module only
-gathers the facts it shows (`card_context`).
+gathers the facts it shows (`render_model_card`).
 """
 
 from __future__ import annotations
@@ -191,7 +191,7 @@ def _front_matter(
     return yaml.safe_dump(front, sort_keys=False, allow_unicode=True).rstrip()
 
 
-def card_context(
+def render_model_card(
     recipe: Any,
     *,
     params: int,
@@ -205,9 +205,12 @@ def card_context(
     kind: str = "full",
     weights_from: str = "module",
     today: dt.date | None = None,
-) -> dict[str, Any]:
-    """What `model_card.md.j2` shows: the cards of the lineage and of the base, the regions
-    they leave for the weights, the architecture as trained, eval rows and compute."""
+) -> str:
+    """README.md text: YAML front matter, then summary, data, residency, uses, eval, compute.
+
+    Gathers what `model_card.md.j2` shows (the cards of the lineage and of the base, the
+    regions they leave for the weights, the architecture as trained, eval rows, compute) and
+    renders it."""
     today = today or dt.date.today()
     cards = _load_cards(sorted(set(lineage)))
     base = _base_card(recipe.model.init_from)
@@ -224,7 +227,7 @@ def card_context(
         "datasets": [_dataset_entry(i, c) for i, c in cards.items()],
         "weights_storage_regions": regions,
     }
-    return {
+    context = {
         "front_matter": _front_matter(recipe, cards, base, manifest, arch, sovtrain),
         "run_name": recipe.run.name,
         "kind": kind,
@@ -249,6 +252,7 @@ def card_context(
         "tokens_seen": tokens_seen,
         "compute": _compute(compute),
     }
+    return _environment().get_template("model_card.md.j2").render(context)
 
 
 def _environment() -> Environment:
@@ -264,30 +268,6 @@ def _environment() -> Environment:
     )
     env.filters["fmt"] = format  # {{ 1234 | fmt(",") }} -> 1,234
     return env
-
-
-def render_model_card(
-    recipe: Any,
-    *,
-    params: int,
-    step: int,
-    tokens_seen: int,
-    lineage: Sequence[str],
-    manifest: dict[str, Any],
-    manifest_digest: str,
-    eval_table: list[dict[str, Any]] | None = None,
-    compute: dict[str, Any] | None = None,
-    kind: str = "full",
-    weights_from: str = "module",
-    today: dt.date | None = None,
-) -> str:
-    """README.md text: YAML front matter, then summary, data, residency, uses, eval, compute."""
-    context = card_context(
-        recipe, params=params, step=step, tokens_seen=tokens_seen, lineage=lineage,
-        manifest=manifest, manifest_digest=manifest_digest, eval_table=eval_table,
-        compute=compute, kind=kind, weights_from=weights_from, today=today,
-    )  # fmt: skip
-    return _environment().get_template("model_card.md.j2").render(context)
 
 
 def _architecture(recipe: Any, manifest: dict[str, Any]) -> dict[str, Any]:
