@@ -141,3 +141,14 @@ def test_duplicate_keys_are_refused_naming_the_file(tmp_path):
     path.write_text("run:\n  name: a\nrun:\n  name: b\n")
     with pytest.raises(RecipeError, match=r"dup\.yaml.*duplicate key 'run'"):
         load_recipe(path)
+
+
+def test_checkpoint_async_is_spelled_async_and_round_trips(tmp_path):
+    path = _write(tmp_path, TINY_RECIPE)
+    assert load_recipe(path).recipe.checkpoint.async_save is False  # the default: synchronous
+    loaded = load_recipe(path, ["checkpoint.async=true"])
+    assert loaded.recipe.checkpoint.async_save is True
+    resolved = yaml.safe_load(loaded.resolved_yaml())
+    assert resolved["checkpoint"]["async"] is True and "async_save" not in resolved["checkpoint"]
+    again = load_recipe(_write(tmp_path, resolved, "resolved.yaml"))
+    assert again.recipe.checkpoint.async_save is True and again.digest == loaded.digest

@@ -68,7 +68,7 @@ def resolved_dict(recipe: Recipe) -> dict[str, Any]:
     `model.init_from` the base's tokenizer is used, so no `tokenizer:` section is written
     (reloading the resolved recipe would refuse one next to init_from)."""
     exclude = {"tokenizer"} if recipe.model.init_from else None
-    return recipe.model_dump(mode="json", exclude=exclude)
+    return recipe.model_dump(mode="json", exclude=exclude, by_alias=True)
 
 
 def recipe_digest(recipe: Recipe) -> str:

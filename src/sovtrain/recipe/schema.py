@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from sovtrain.recipe.base import BatchSplitError, Section, printable_uri, require_finite
 from sovtrain.recipe.model import ModelSection
@@ -291,6 +291,14 @@ class CheckpointSection(Section):
     interval_steps: int = Field(1000, ge=1)
     keep_last: int = Field(3, ge=1, description="Verified checkpoints kept; older are pruned.")
     save_final: bool = True
+    # `async` is a Python keyword: the field is `async_save`, the recipe spells it `async`
+    model_config = ConfigDict(**Section.model_config, populate_by_name=True)
+    async_save: bool = Field(
+        False,
+        alias="async",
+        description="Publish (hash, manifest, rename, latest) in the background; the training "
+        "thread pays only for writing the state into staging.",
+    )
 
 
 class TrackingSection(Section):

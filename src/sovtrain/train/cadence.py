@@ -15,6 +15,8 @@ Their order in `default_hooks` is part of the contract:
                 the base itself, at step 0, before any update
   4. checkpoint every `checkpoint.interval_steps`, at the end (`checkpoint.save_final`), at
                 a pause (`--stop-after`), and on a signal (then marked with its name)
+  5. drain      in `post_train`: waits for a checkpoint still being published
+                (`checkpoint.async`), before the invocation ends however it ends
 
 The seam for an async checkpoint writer (issue 14): `CheckpointCadence` only decides *when*
 and *why*; the write is `Trainer.save_checkpoint` -> `CheckpointWriter.save` (loop.py), the
@@ -146,6 +148,14 @@ class CheckpointCadence(Hook):
         return "final" if end.last else "pause" if end.pause else "interval"
 
 
+class CheckpointDrain(Hook):
+    """At the end of every invocation (the end, a pause, a signalled stop, a raise): wait for
+    the checkpoint an async writer still publishes, so the process never exits before it."""
+
+    def post_train(self, loop: Loop) -> None:
+        loop.drain_checkpoint()
+
+
 def default_hooks(recipe: Recipe, is_main: bool, start_step: int, total_steps: int) -> list[Hook]:
     """The cadences of `recipe`, in the order that makes their semantics (module docstring)."""
     train, ckpt = recipe.train, recipe.checkpoint
@@ -156,4 +166,5 @@ def default_hooks(recipe: Recipe, is_main: bool, start_step: int, total_steps: i
         MetricsCadence(train.log_interval),
         EvalCadence(train.eval_interval, base_first),
         CheckpointCadence(ckpt.interval_steps, ckpt.save_final),
+        CheckpointDrain(),
     ]

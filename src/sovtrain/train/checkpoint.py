@@ -171,19 +171,35 @@ class CheckpointStore:
     ) -> SavedCheckpoint | SovtrainError:  # fmt: skip
         """Rank 0 checks the pinned staging directory and publishes; every rank gets the
         outcome (the checkpoint, or the refusal every rank then raises: none is left waiting)."""
-        outcome: SavedCheckpoint | SovtrainError | None = None
-        if self.rank == 0:
-            try:
-                self._check_pinned(parent, stage, name)
-                outcome = self._publish(stage.path, name, step, files)
-            except SovtrainError as err:
-                outcome = err
-            except OSError as err:  # the manifest or `latest` could not be written
-                outcome = self._publish_failure(parent, name, err)
-                parent.clear()
-            if isinstance(outcome, SavedCheckpoint):
-                self._prune_quietly()
+        outcome = self.publish_staged(parent, stage, name, step, files) if self.rank == 0 else None
         return self._broadcast(outcome)
+
+    def publish_staged(
+        self, parent: storage.PinnedDir, stage: storage.PinnedDir, name: str, step: int,
+        files: dict[str, dict[str, Any]] | None = None,
+    ) -> SavedCheckpoint | SovtrainError:  # fmt: skip
+        """Rank 0, no collective (so a background thread may run it): hash the staged files
+        unless `files` says them, check the pin, write the manifest, rename, `latest`, prune.
+        A failure clears the staging directory and is returned, never raised."""
+        outcome: SavedCheckpoint | SovtrainError
+        try:
+            if files is None:  # shared filesystem: rank 0 sees every rank's files
+                files = self._gather_file_descriptions(stage.path, name)
+            self._check_pinned(parent, stage, name)
+            outcome = self._publish(stage.path, name, step, files)
+        except SovtrainError as err:
+            outcome = err
+        except OSError as err:  # the manifest or `latest` could not be written
+            outcome = self._publish_failure(parent, name, err)
+            parent.clear()
+        if isinstance(outcome, SavedCheckpoint):
+            self._last_bytes = outcome.bytes
+            self._prune_quietly()
+        return outcome
+
+    def drain(self, agree: bool = True) -> SavedCheckpoint | None:
+        """Nothing is ever in flight here: `save` publishes before it returns."""
+        return None
 
     def _publish_failure(self, parent: storage.PinnedDir, name: str, err: OSError) -> SovtrainError:
         if self._local_root is None:  # the error is the object store's, not this disk's

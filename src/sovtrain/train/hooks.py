@@ -54,8 +54,13 @@ class Loop(Protocol):
         """Held-out loss, logged as `eval_loss` at the current step."""
         ...
 
-    def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint:
-        """Write a checkpoint marked `saved_for=reason` (collective: every rank calls)."""
+    def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint | None:
+        """Write a checkpoint marked `saved_for=reason` (collective: every rank calls); None
+        while an async writer publishes it."""
+        ...
+
+    def drain_checkpoint(self) -> None:
+        """Wait until the checkpoint in flight (if any) is published and reported."""
         ...
 
 

@@ -69,9 +69,16 @@ class RunSummary:
 
 
 class CheckpointWriter(Protocol):
-    """The one call that writes a checkpoint (`CheckpointStore` is the synchronous one)."""
+    """The one call that writes a checkpoint (`CheckpointStore` is the synchronous one,
+    `AsyncCheckpointWriter` the one that publishes in the background)."""
 
-    def save(self, engine: Any, state: dict[str, Any]) -> SavedCheckpoint: ...
+    def save(self, engine: Any, state: dict[str, Any]) -> SavedCheckpoint | None:
+        """The published checkpoint, or None: staged, published by the time `drain` returns."""
+        ...
+
+    def drain(self, agree: bool = True) -> SavedCheckpoint | None:
+        """Wait for the save in flight; the checkpoint it published (None if none was)."""
+        ...
 
 
 class Trainer:
@@ -115,6 +122,7 @@ class Trainer:
         self.losses: list[tuple[int, float]] = []
         self._rates: list[dict[str, float]] = []
         self._last_saved: SavedCheckpoint | None = None
+        self._raised = False
         self.stop = process_stop_request()
         self.hooks = Hooks()
 
@@ -136,6 +144,9 @@ class Trainer:
                     self.hooks.post_step(self, end)
                     if end.stops:
                         break
+            except BaseException:
+                self._raised = True  # the drain in post_train must not wait on peers
+                raise
             finally:
                 self.hooks.post_train(self)
                 self.loader.close()
@@ -258,16 +269,34 @@ class Trainer:
         self.meter.exclude(time.perf_counter() - started)
         return loss
 
-    def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint:
-        """Write a checkpoint marked `saved_for=reason`, then tell the hooks it is published."""
+    def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint | None:
+        """Write a checkpoint marked `saved_for=reason`; the hooks hear of each checkpoint
+        once it is published: now (synchronous writer), or at the next save or the drain."""
         started = time.perf_counter()
         self.refuse_if_diverged()
+        self._published(self.store.drain())  # the one in flight first: at most one
         self.state.saved_for = reason  # a signalled checkpoint is marked as such
         saved = self.store.save(self.engine, self.state.to_dict())
-        self._last_saved = saved
-        self.hooks.post_checkpoint_saved(self, saved)
+        self._published(saved)
         self.meter.exclude(time.perf_counter() - started)
         return saved
+
+    def drain_checkpoint(self) -> None:
+        """Wait for the checkpoint in flight (`post_train`). After a raise rank 0 only
+        finishes publishing, agreeing on nothing, and a failed publish is logged, not
+        raised over the error that stopped the loop."""
+        if not self._raised:
+            self._published(self.store.drain())
+            return
+        try:
+            self._published(self.store.drain(agree=False))
+        except Exception as err:
+            log.error("the checkpoint in flight was not published: %s", err)
+
+    def _published(self, saved: SavedCheckpoint | None) -> None:
+        if saved is not None:
+            self._last_saved = saved
+            self.hooks.post_checkpoint_saved(self, saved)
 
     def refuse_if_diverged(self) -> None:
         """Never checkpoint weights that already saw a NaN: check the flag first."""

@@ -38,6 +38,7 @@ from sovtrain.tracking import (
     default_tracking_uri,
     flatten,
 )
+from sovtrain.train.async_checkpoint import AsyncCheckpointWriter
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root, resolve_base_weights
 from sovtrain.train.ds_config import deepspeed_config
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
@@ -290,7 +291,8 @@ def open_session(
     cost = model_cost(build_config(recipe.model, vocab_size), recipe.train.seq_len)
     peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
     meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
-    trainer = Trainer(loaded, ctx, engine, shards_uri, store, state, meter, tracker)
+    writer = AsyncCheckpointWriter(store) if recipe.checkpoint.async_save else store
+    trainer = Trainer(loaded, ctx, engine, shards_uri, writer, state, meter, tracker)
     session = Session(
         loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token,
         resumed_from, admission,
