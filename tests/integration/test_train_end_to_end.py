@@ -17,6 +17,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from sovtrain.train.checkpoint import CheckpointStore
 from tests.conftest import REPO, TINY_RECIPE, tracked_recipe, write_recipe
 from tests.integration.servers import mlflow_server
 
@@ -164,9 +165,12 @@ def test_default_embedded_mlflow_store_lives_in_the_run_directory(tmp_path):
     assert client.get_metric_history(run.info.run_id, "mfu")
 
 
-def test_usr1_checkpoints_exits_75_and_the_rerun_finishes_the_same_run(tmp_path):
+@pytest.mark.parametrize("async_save", [False, True], ids=["sync", "async"])
+def test_usr1_checkpoints_exits_75_and_the_rerun_finishes_the_same_run(tmp_path, async_save):
     """The preemption contract without Slurm: USR1 -> checkpoint marked SIGUSR1 -> exit 75;
-    the rerun resumes in the same MLflow run and ends where an uninterrupted run ends."""
+    the rerun resumes in the same MLflow run and ends where an uninterrupted run ends. With
+    `checkpoint.async` the signalled stop and the end of the run drain: the checkpoint is
+    published, verified and named by `latest` before the process exits."""
     import signal
     import time
 
@@ -174,6 +178,7 @@ def test_usr1_checkpoints_exits_75_and_the_rerun_finishes_the_same_run(tmp_path)
     recipe["run"]["output_uri"] = str(tmp_path / "sig")
     recipe["train"].update(max_steps=40, log_interval=1)
     recipe["checkpoint"]["interval_steps"] = 1000  # only the signal and the final checkpoint
+    recipe["checkpoint"]["async"] = async_save
     path = write_recipe(tmp_path / "sig.yaml", recipe)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, "-m", "sovtrain.cli", "train", str(path)],
@@ -189,10 +194,14 @@ def test_usr1_checkpoints_exits_75_and_the_rerun_finishes_the_same_run(tmp_path)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 75, stderr[-3000:]
     assert "SIGUSR1" in stderr
+    assert ("publishing in the background" in stderr) is async_save
     checkpoints = sorted((tmp_path / "sig" / "checkpoints").glob("step_*"))
     assert len(checkpoints) == 1
     state = json.loads((checkpoints[0] / "sovtrain_state.json").read_text())
     assert state["saved_for"] == "SIGUSR1" and 3 <= state["step"] < 40
+    store = CheckpointStore(str(tmp_path / "sig" / "checkpoints"), 0, 1)
+    assert (tmp_path / "sig/checkpoints/latest").read_text() == checkpoints[0].name
+    assert store.newest_verified() == checkpoints[0].name
     resumed = sovtrain("train", str(path))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     client = MlflowClient(f"sqlite:///{db}")
@@ -202,6 +211,11 @@ def test_usr1_checkpoints_exits_75_and_the_rerun_finishes_the_same_run(tmp_path)
     assert sorted(steps) == list(range(1, 41))  # one run, one curve, no step twice
     final = json.loads((tmp_path / "sig/checkpoints/step_00000040/sovtrain_state.json").read_text())
     assert final["tokens_seen"] == 40 * 8 * 64
+    assert (tmp_path / "sig/checkpoints/latest").read_text() == "step_00000040"
+    assert store.newest_verified() == "step_00000040"
+    recorded = client.list_artifacts(run.info.run_id, "checkpoints")
+    assert {Path(a.path).name for a in recorded} >= {f"{checkpoints[0].name}.json",
+                                                     "step_00000040.json"}  # fmt: skip
 
 
 def _logged_steps(db: Path) -> int:

@@ -80,6 +80,7 @@ class AsyncCheckpointWriter:
             name=f"sovtrain-checkpoint-{name}", daemon=False,  # the interpreter waits for it
         )  # fmt: skip
         self._thread.start()
+        log.info("checkpoint %s staged; publishing in the background", name)
         return None
 
     def _publish(

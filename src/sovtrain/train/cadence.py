@@ -18,12 +18,11 @@ Their order in `default_hooks` is part of the contract:
   5. drain      in `post_train`: waits for a checkpoint still being published
                 (`checkpoint.async`), before the invocation ends however it ends
 
-The seam for an async checkpoint writer (issue 14): `CheckpointCadence` only decides *when*
-and *why*; the write is `Trainer.save_checkpoint` -> `CheckpointWriter.save` (loop.py), the
-one call that writes. An async writer is another `CheckpointWriter` (stage, return, publish
-in the background) plus a hook that waits for the last write in `post_train`; records of a
-published checkpoint already live in `post_checkpoint_saved`. Neither the loop nor these
-cadences change.
+`CheckpointCadence` only decides *when* and *why*; the write is `Trainer.save_checkpoint` ->
+`CheckpointWriter.save` (loop.py). The async writer (`async_checkpoint.py`, issue 14) stages
+and returns, publishing in the background; the trainer drains it before the next save and
+`CheckpointDrain` at the end; records of a checkpoint live in `post_checkpoint_saved`, which
+runs only once it is published.
 """
 
 from __future__ import annotations
