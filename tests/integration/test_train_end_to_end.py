@@ -227,3 +227,27 @@ def _logged_steps(db: Path) -> int:
     except sqlite3.Error:
         return 0
     return row[0] or 0
+
+
+def test_async_checkpoints_at_two_ranks_publish_drain_and_resume(tmp_path):
+    """`checkpoint.async` at world size 2: rank 0 publishes in the background, both ranks
+    agree on it at the next save and at the pause; the rerun resumes from it and finishes."""
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"]["output_uri"] = str(tmp_path / "a")
+    recipe["checkpoint"].update({"async": True, "interval_steps": 2})
+    path = write_recipe(tmp_path / "a.yaml", recipe)
+    root = tmp_path / "a" / "checkpoints"
+    first = sovtrain("train", str(path), "--nproc", "2", "--stop-after", "5")
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "publishing in the background" in first.stderr
+    assert (root / "latest").read_text() == "step_00000005"  # the pause, drained before exit
+    store = CheckpointStore(str(root), 0, 1)
+    assert store.newest_verified() == "step_00000005"
+    assert sorted(p.name for p in root.glob("step_*")) == [
+        "step_00000002", "step_00000004", "step_00000005",
+    ]  # fmt: skip
+    second = sovtrain("train", str(path), "--nproc", "2")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resumed from checkpoint" in second.stderr and "step 5" in second.stderr
+    assert (root / "latest").read_text() == "step_00000012"
+    assert store.newest_verified() == "step_00000012"

@@ -115,3 +115,63 @@ def test_collectives_are_no_ops_alone():
     assert any_rank(True) and not any_rank(False, group=ALONE)
     assert broadcast_object({"a": 1}, group=ALONE) == {"a": 1}
     assert all_gather_object("x") == ["x"]
+
+
+RAISING_CHILD = textwrap.dedent(
+    """
+    import json, sys, threading, time
+    from pathlib import Path
+    from sovtrain.recipe import load_recipe
+    from sovtrain.train import checkpoint as ck
+    from sovtrain.train.loop import Trainer
+    from sovtrain.train.session import run_training
+
+    hashed, real_hash = threading.Event(), ck.sha256_file
+    def slow_hash(path):  # the publish of step 4 is still running when step 5 raises
+        time.sleep(0.5)
+        hashed.set()
+        return real_hash(path)
+    ck.sha256_file = slow_hash
+
+    take_step, seen = Trainer.train_step, {"reported": []}
+    def step_then_raise(self):
+        take_step(self)
+        if self.state.step == 5:
+            seen["in_flight"] = self.store.in_flight and not hashed.is_set()
+            raise RuntimeError("boom at step 5")
+    Trainer.train_step = step_then_raise
+    publish = Trainer._published
+    def published(self, saved):
+        if saved is not None:
+            seen["reported"].append(saved.step)
+        publish(self, saved)
+    Trainer._published = published
+    try:
+        run_training(load_recipe(sys.argv[1]), resume="never")
+    except RuntimeError as err:
+        seen["raised"] = str(err)
+    print(json.dumps(seen))
+    """
+)
+
+
+def test_a_loop_that_raises_still_publishes_the_async_checkpoint_in_flight(tmp_path: Path):
+    from sovtrain.train.checkpoint import CheckpointStore
+
+    recipe = copy.deepcopy(TINY_RECIPE)
+    recipe["run"]["output_uri"] = str(tmp_path / "run")
+    recipe["train"].update(max_steps=12, log_interval=1000, eval_interval=1000)
+    recipe["checkpoint"].update({"interval_steps": 4, "async": True})
+    recipe["tracking"]["enabled"] = False
+    path = write_recipe(tmp_path / "tiny.yaml", recipe)
+    env = dict(os.environ, DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1")
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(var, None)
+    result = subprocess.run([sys.executable, "-c", RAISING_CHILD, str(path)],
+                            capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"in_flight": True, "raised": "boom at step 5", "reported": [4]}
+    root = tmp_path / "run" / "checkpoints"
+    assert (root / "latest").read_text() == "step_00000004"
+    assert CheckpointStore(str(root), 0, 1).newest_verified() == "step_00000004"
