@@ -165,8 +165,12 @@ def _mount_tmpfs(where: Path, size_mb: int) -> bool:
     return done.returncode == 0
 
 
-def test_disk_full_during_a_checkpoint_fails_clearly_and_keeps_the_previous(world, tmp_path):
-    """A real tmpfs holds the run directory; it is filled after the first checkpoint."""
+@pytest.mark.parametrize("async_save", ["false", "true"], ids=["sync", "async"])
+def test_disk_full_during_a_checkpoint_fails_clearly_and_keeps_the_previous(
+    world, tmp_path, async_save
+):
+    """A real tmpfs holds the run directory; it is filled after the first checkpoint is
+    published (with `checkpoint.async` the failed write is still the training thread's)."""
     _raw_data(world)
     mount = world["hk"] / "runs"
     if not _mount_tmpfs(mount, 16):
@@ -174,9 +178,9 @@ def test_disk_full_during_a_checkpoint_fails_clearly_and_keeps_the_previous(worl
     try:
         run_dir = mount / "full"
         recipe = _recipe(world, run_dir, max_steps=8, log_interval=2)
-        ckpt = ("--set", "checkpoint.interval_steps=4")
+        ckpt = ("--set", "checkpoint.interval_steps=4", "--set", f"checkpoint.async={async_save}")
         run = Train(recipe, tmp_path / "train.log", *ckpt, nproc=2)  # both ranks write
-        run.wait_for("checkpoint ")
+        run.wait_for(" written (")  # step 4 published
         run.pause()
         filler = mount / "filler.bin"
         _fill(filler, keep_free=64 * 1024)
