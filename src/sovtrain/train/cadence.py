@@ -160,10 +160,12 @@ def default_hooks(recipe: Recipe, is_main: bool, start_step: int, total_steps: i
     train, ckpt = recipe.train, recipe.checkpoint
     # not again on resume: step 0 is long past
     base_first = bool(recipe.model.init_from) and start_step == 0
-    return [
+    hooks: list[Hook] = [
         ProgressBar(is_main, start_step, total_steps),
         MetricsCadence(train.log_interval),
         EvalCadence(train.eval_interval, base_first),
         CheckpointCadence(ckpt.interval_steps, ckpt.save_final),
-        CheckpointDrain(),
     ]
+    if ckpt.async_save:  # a synchronous save has published before it returned
+        hooks.append(CheckpointDrain())
+    return hooks

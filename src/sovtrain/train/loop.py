@@ -122,7 +122,6 @@ class Trainer:
         self.losses: list[tuple[int, float]] = []
         self._rates: list[dict[str, float]] = []
         self._last_saved: SavedCheckpoint | None = None
-        self._raised = False
         self.stop = process_stop_request()
         self.hooks = Hooks()
 
@@ -135,6 +134,7 @@ class Trainer:
         cadences = default_hooks(self.recipe, self.ctx.is_main, start_step, self.total_steps)
         self.hooks = Hooks([*cadences, *self.extra_hooks])
         end: StepEnd | None = None
+        self._raised = False  # this invocation's: set when the loop raises
         with self.stop:
             try:
                 self.hooks.pre_train(self)
