@@ -72,7 +72,7 @@ def _transformers_loss(base: Path, shards: Path, micro_batch: int, batches: int)
     heldout = PackedDataset(str(shards), "heldout")
     losses = [
         float(model(input_ids=torch.from_numpy(rows), labels=torch.from_numpy(rows)).loss)
-        for rows in fixed_batches(heldout, 0, 1, micro_batch, batches)
+        for rows, _ in fixed_batches(heldout, 0, 1, micro_batch, batches)
     ]
     return sum(losses) / len(losses)
 

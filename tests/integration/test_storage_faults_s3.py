@@ -216,7 +216,7 @@ def train_with_outage(
 def recipes(weed: RestartableS3, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("train-faults")
     paths = {}
-    for name in ("blip", "dead"):
+    for name in ("blip", "dead", "elastic"):
         recipe = copy.deepcopy(TINY_RECIPE)
         recipe["run"].update(name=name, output_uri=f"s3://{BUCKET}/runs/{name}")
         recipe["data"]["prepared_uri"] = f"s3://{BUCKET}/runs/shared-data"  # prepared once
@@ -249,7 +249,7 @@ def test_train_survives_an_outage_during_its_first_checkpoint_upload(up, recipes
     assert any("checkpoints/step_00000004/" in line for line in retried), outcome.output[-4000:]
     assert "Traceback" not in outcome.output
     checkpoints = store("blip")
-    names = [n for n in checkpoints._list() if n.startswith("step_")]
+    names = [n for n in checkpoints.list_names() if n.startswith("step_")]
     assert names == ["step_00000004", "step_00000008", "step_00000012"]
     assert all(checkpoints.verify(n) for n in names)
     assert checkpoints.newest_verified() == "step_00000012"
@@ -275,3 +275,23 @@ def test_train_fails_clearly_when_the_store_stays_down(up, recipes) -> None:
     assert latest == "step_00000004" and checkpoints.verify(latest)
     assert not checkpoints.verify("step_00000008")  # no manifest: never a checkpoint
     assert checkpoints.newest_verified() == "step_00000004"
+
+
+def test_a_run_on_object_storage_resumes_on_another_world_size(up, recipes) -> None:
+    """1 rank -> 2 with the checkpoints in S3: rank 0 downloads, converts and uploads the
+    universal copy (manifest last); both ranks download it and finish the run."""
+    base = [sys.executable, "-m", "sovtrain.cli", "train", str(recipes["paths"]["elastic"])]
+    first = subprocess.run([*base, "--stop-after", "6"], capture_output=True, text=True,
+                           timeout=600, env=recipes["env"])  # fmt: skip
+    assert first.returncode == 0, first.stderr[-4000:]
+    second = subprocess.run([*base, "--nproc", "2"], capture_output=True, text=True,
+                            timeout=600, env=recipes["env"])  # fmt: skip
+    assert second.returncode == 0, second.stderr[-4000:]
+    log = " ".join(second.stderr.split())
+    assert "world size changed 1 -> 2: optimizer state resharded" in log
+    checkpoints = store("elastic")
+    assert checkpoints.verify("step_00000006.universal")
+    derived_from = checkpoints.manifest("step_00000006.universal")[0]["derived_from"]
+    assert derived_from == checkpoints.manifest("step_00000006")[1]
+    assert checkpoints.newest_verified() == "step_00000012"
+    assert checkpoints.read_state("step_00000012")["world_size"] == 2

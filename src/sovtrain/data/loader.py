@@ -229,10 +229,17 @@ def make_sampler(
 
 def fixed_batches(
     dataset: PackedDataset, rank: int, world_size: int, micro_batch: int, count: int
-) -> Iterator[np.ndarray]:
-    """The same `count` held-out micro batches every time: eval loss is comparable across steps."""
-    total = micro_batch * world_size
-    for step in range(count):
-        start = (step * total + rank * micro_batch) % max(len(dataset), 1)
+) -> Iterator[tuple[np.ndarray, bool]]:
+    """Held-out micro batches 0..count-1, the same rows every time and at any world size
+    (eval loss stays comparable across steps and across a resume on another world size).
+
+    Micro batch `i` is rows `[i * micro_batch, (i + 1) * micro_batch)`; rank `r` takes
+    `r, r + world_size, ...`. Every rank runs the same number of forward passes (ZeRO-3
+    gathers parameters in each), so when `count` does not divide evenly the last round is
+    padded: those batches come with `False` and must not be counted."""
+    rounds = -(-count // world_size)
+    for step in range(rounds):
+        index = step * world_size + rank
+        start = (index * micro_batch) % max(len(dataset), 1)
         indices = (np.arange(start, start + micro_batch)) % len(dataset)
-        yield dataset.rows(indices)
+        yield dataset.rows(indices), index < count

@@ -161,7 +161,7 @@ def evaluate(source: str, log_to_mlflow: bool = True) -> EvalReport:
     """Evaluate a recipe's run, a run directory or a checkpoint directory."""
     from sovtrain.data.shards import read_manifest
     from sovtrain.data.tokenizer import load_hf
-    from sovtrain.train.checkpoint import resolve_base_weights
+    from sovtrain.train.resume import resolve_base_weights
 
     if source.endswith((".yaml", ".yml")):
         from sovtrain.recipe import load_recipe

@@ -33,7 +33,7 @@ def resolve_base(init_from: str) -> BaseModel:
     checkpoint store, which lives above this layer. Lineage and tokenizer (all that
     admission, data preparation and export need) come from the run's recipe and shard
     manifest; whoever loads the weights (training, eval) picks the checkpoint once, with
-    `sovtrain.train.checkpoint.resolve_base_weights`.
+    `sovtrain.train.resume.resolve_base_weights`.
     """
     uri = storage.canonical_uri(init_from)
     if storage.exists(storage.join(uri, "config.json"), purpose=_PURPOSE):

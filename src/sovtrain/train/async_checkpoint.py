@@ -60,7 +60,7 @@ class AsyncCheckpointWriter:
         name = step_name(step)
         pins = contextlib.ExitStack()
         try:
-            parent = pins.enter_context(store._staging_parent())
+            parent = pins.enter_context(store.pin_staging())
             if store.rank == 0:
                 parent.clear()  # a crashed save's leftovers would make this one fail too
             store._barrier()

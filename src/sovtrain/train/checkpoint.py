@@ -6,6 +6,8 @@
             sovtrain_state.json          step, tokens, sampler position, recipe digest, run id
             sovtrain_rng_rank00000.pt    per-rank RNG states
             manifest.json                sha256 + bytes of every file above; written last
+        step_00001000.universal/         its world-size-independent copy, made on a resume
+                                         at another world size (`train.resume`)
         latest                           names the newest step directory; moved last
 
 Why it is safe to kill at any instant: on a local or shared filesystem every rank writes
@@ -18,25 +20,23 @@ whose manifest verifies, so a torn write costs at most one interval of work, nev
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
-import random
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from sovtrain import storage
 from sovtrain.core.errors import CheckpointError, SovtrainError
 from sovtrain.core.hashing import sha256_file
 from sovtrain.distributed.collectives import ALONE, all_gather_object, barrier, broadcast_object
-from sovtrain.model.init import BaseModel, resolve_base
+from sovtrain.train.rng import reseed, restore_rng, rng_state
+from sovtrain.train.save_failure import estimated_bytes, write_failure
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -53,6 +53,11 @@ def step_name(step: int) -> str:
     return f"step_{step:08d}"
 
 
+def universal_name(name: str) -> str:
+    """Where a checkpoint's world-size-independent copy lives: beside it, pruned with it."""
+    return f"{name}.universal"
+
+
 def _step_of(name: str) -> int | None:
     if name.startswith("step_") and name[5:].isdigit():
         return int(name[5:])
@@ -67,7 +72,7 @@ class SavedCheckpoint:
     manifest_digest: str
 
 
-def _describe_files(root: Path) -> dict[str, dict[str, Any]]:
+def describe_files(root: Path) -> dict[str, dict[str, Any]]:
     return {
         p.relative_to(root).as_posix(): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in sorted(root.rglob("*"))
@@ -83,46 +88,6 @@ def _stream_digest(uri: str) -> tuple[int, str]:
             digest.update(block)
             size += len(block)
     return size, digest.hexdigest()
-
-
-def rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def restore_rng(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-_OUT_OF_SPACE = ("No space left", "inline_container", "basic_ios", "file write failed")
-
-
-def write_failure(name: str, where: str, message: str, free: int, needed: int) -> CheckpointError:
-    """One line for a failed checkpoint write: where, why, and how much space it needs."""
-    first = message.strip().splitlines()[0] if message.strip() else "write failed"
-    kept = "staging removed, latest still names the previous checkpoint"
-    if any(marker in message for marker in _OUT_OF_SPACE) or free < needed:
-        return CheckpointError(
-            f"checkpoint {name}: no space left in {where} ({free / 1e6:.1f} MB free, "
-            f"needs about {needed / 1e6:.1f} MB); {kept}. Free space or move run.output_uri."
-        )
-    return CheckpointError(f"checkpoint {name}: could not write {where}: {first}; {kept}")
-
-
-def estimated_bytes(engine: Any) -> int:
-    """About what a first checkpoint takes: the weights plus fp32 Adam moments and master
-    copy (12 bytes per parameter), when no earlier checkpoint says better."""
-    return sum(p.numel() * (p.element_size() + 12) for p in engine.module.parameters())
 
 
 class CheckpointStore:
@@ -149,7 +114,7 @@ class CheckpointStore:
         """
         step = int(state["step"])
         name = step_name(step)
-        with self._staging_parent() as parent:
+        with self.pin_staging() as parent:
             if self.rank == 0:
                 parent.clear()  # a crashed save's leftovers would make this one fail too
             self._barrier()
@@ -196,6 +161,24 @@ class CheckpointStore:
             self._last_bytes = outcome.bytes
             self._prune_quietly()
         return outcome
+
+    def publish_derived(
+        self, parent: storage.PinnedDir, stage: storage.PinnedDir, name: str, step: int,
+        files: dict[str, dict[str, Any]], source_digest: str,
+    ) -> SavedCheckpoint:  # fmt: skip
+        """Rank 0: publish a copy made from the checkpoint whose manifest hashes to
+        `source_digest` (its universal layout) like a checkpoint, but leave `latest` alone."""
+        try:
+            self._check_pinned(parent, stage, name)
+            return self._publish(stage.path, name, step, files, derived_from=source_digest)
+        except OSError as err:
+            raise self._publish_failure(parent, name, err) from err
+
+    def discard_staging(self, parent: storage.PinnedDir) -> None:
+        """Empty the staging directory; an object store's (a local temp dir) goes too."""
+        parent.clear()
+        if self._local_root is None:
+            shutil.rmtree(parent.real_location(), ignore_errors=True)
 
     def drain(self, agree: bool = True) -> SavedCheckpoint | None:
         """Nothing is ever in flight here: `save` publishes before it returns."""
@@ -252,7 +235,7 @@ class CheckpointStore:
             raise CheckpointError(f"{parent.canonical}/{name}: replaced while it was written")
         parent.verify()
 
-    def _staging_parent(self) -> storage.PinnedDir:
+    def pin_staging(self) -> storage.PinnedDir:
         if self._local_root is not None:
             uri = storage.join(self.root, ".staging")
         else:  # object storage: stage on this node's disk, upload, remove
@@ -262,16 +245,20 @@ class CheckpointStore:
     def _gather_file_descriptions(self, stage: Path, name: str) -> dict[str, dict[str, Any]]:
         """Shared filesystem: rank 0 sees every file. Object store: each rank hashes its own."""
         if self._local_root is not None:
-            return _describe_files(stage) if self.rank == 0 else {}
+            return describe_files(stage) if self.rank == 0 else {}
         if self.rank != 0:
             storage.put_dir(stage, storage.join(self.root, name), purpose=_PURPOSE)
-        gathered = all_gather_object(_describe_files(stage), self._group)
+        gathered = all_gather_object(describe_files(stage), self._group)
         return {k: v for part in gathered for k, v in part.items()}
 
     def _publish(
-        self, stage: Path, name: str, step: int, files: dict[str, dict[str, Any]]
-    ) -> SavedCheckpoint:
-        manifest = {"step": step, "files": files}
+        self, stage: Path, name: str, step: int, files: dict[str, dict[str, Any]],
+        derived_from: str | None = None,
+    ) -> SavedCheckpoint:  # fmt: skip
+        """Manifest last, then (a checkpoint, not a copy `derived_from` one) `latest`."""
+        manifest: dict[str, Any] = {"step": step, "files": files}
+        if derived_from is not None:
+            manifest["derived_from"] = derived_from
         text = json.dumps(manifest, indent=2, sort_keys=True)
         final = storage.join(self.root, name)
         if self._local_root is not None:
@@ -282,21 +269,23 @@ class CheckpointStore:
         else:
             storage.put_dir(stage, final, purpose=_PURPOSE)
             storage.write_text_atomic(storage.join(final, MANIFEST), text, purpose=_PURPOSE)
-        storage.write_text_atomic(storage.join(self.root, LATEST), name, purpose=_PURPOSE)
+        if derived_from is None:
+            storage.write_text_atomic(storage.join(self.root, LATEST), name, purpose=_PURPOSE)
         total = sum(f["bytes"] for f in files.values())
         digest = hashlib.sha256(text.encode()).hexdigest()
         log.info("checkpoint %s written (%.1f MB)", final, total / 1e6)
         return SavedCheckpoint(step, final, total, digest)
 
     def _prune(self) -> None:
-        steps = sorted(s for s in (_step_of(n) for n in self._list()) if s is not None)
+        steps = sorted(s for s in (_step_of(n) for n in self.list_names()) if s is not None)
+        names = set(self.list_names())
         for old in steps[: -self.keep_last]:
-            storage.remove(
-                storage.join(self.root, step_name(old)), purpose=_PURPOSE, recursive=True
-            )
+            for name in (step_name(old), universal_name(step_name(old))):  # its copy with it
+                if name in names:
+                    storage.remove(storage.join(self.root, name), purpose=_PURPOSE, recursive=True)
 
     # ---------------------------------------------------------------- finding
-    def _list(self) -> list[str]:
+    def list_names(self) -> list[str]:
         return storage.listdir(self.root, purpose=_PURPOSE)
 
     def verify(self, name: str) -> bool:
@@ -319,6 +308,16 @@ class CheckpointStore:
             return False
         return True
 
+    def manifest(self, name: str) -> tuple[dict[str, Any], str]:
+        """(manifest, sha256 of its text) of checkpoint `name`: the digest names the exact
+        bytes a derived copy was made from."""
+        text = storage.read_text(storage.join(self.root, name, MANIFEST), purpose=_PURPOSE)
+        return json.loads(text), hashlib.sha256(text.encode()).hexdigest()
+
+    def read_state(self, name: str) -> dict[str, Any]:
+        """The sovtrain state (step, tokens, data position, world size ...) of `name`."""
+        return json.loads(storage.read_text(storage.join(self.root, name, STATE), purpose=_PURPOSE))
+
     def verified(self, name: str) -> bool:
         """Collective `verify`: rank 0 hashes, every rank gets the verdict."""
         return bool(self._broadcast(self.verify(name) if self.rank == 0 else None))
@@ -327,7 +326,7 @@ class CheckpointStore:
         """Name of the newest checkpoint whose manifest verifies (rank 0 decides, all agree)."""
         choice = None
         if self.rank == 0:
-            names = sorted((n for n in self._list() if _step_of(n) is not None), reverse=True)
+            names = sorted((n for n in self.list_names() if _step_of(n) is not None), reverse=True)
             choice = next((n for n in names if self.verify(n)), None)
             skipped = names[: names.index(choice)] if choice else names
             if skipped:
@@ -342,33 +341,41 @@ class CheckpointStore:
         """The sovtrain state of the newest published checkpoint, without hashing its
         weights: for tools (e.g. `slurm submit` finding the run's MLflow id) that must not
         read hundreds of GB on a login node. Training itself always verifies."""
-        names = sorted((n for n in self._list() if _step_of(n) is not None), reverse=True)
+        names = sorted((n for n in self.list_names() if _step_of(n) is not None), reverse=True)
         for name in names:
             uri = storage.join(self.root, name)
             if storage.exists(storage.join(uri, MANIFEST), purpose=_PURPOSE):
-                return json.loads(storage.read_text(storage.join(uri, STATE), purpose=_PURPOSE))
+                return self.read_state(name)
         return None
 
     # ---------------------------------------------------------------- loading
-    def load(self, engine: Any, name: str) -> dict[str, Any]:
-        """Load DeepSpeed + our state from checkpoint `name`; returns the sovtrain state."""
-        uri = storage.join(self.root, name)
+    def load(
+        self, engine: Any, name: str, deepspeed_tag: str | None = None, seed: int = 0
+    ) -> dict[str, Any]:
+        """Load DeepSpeed + our state from checkpoint `name`; returns the sovtrain state.
+
+        `deepspeed_tag` names the directory DeepSpeed reads instead of `name` (its universal
+        copy, when the world size changed); our state and RNG always come from `name`. A
+        rank the checkpoint has no RNG state for is reseeded from `seed`, the step and its
+        rank."""
+        tags = [name] if deepspeed_tag is None else [name, deepspeed_tag]
         if self._local_root is not None:
             parent, cleanup = self._local_root, None
         else:
             cleanup = Path(tempfile.mkdtemp(prefix="sovtrain-resume-"))
-            storage.get_dir(uri, cleanup / name, purpose=_PURPOSE)
+            for tag in tags:
+                storage.get_dir(storage.join(self.root, tag), cleanup / tag, purpose=_PURPOSE)
             parent = cleanup
         try:
-            load_path, _ = engine.load_checkpoint(str(parent), tag=name)
+            load_path, _ = engine.load_checkpoint(str(parent), tag=tags[-1])
             if load_path is None:
-                raise CheckpointError(f"DeepSpeed could not load checkpoint {uri}")
+                raise CheckpointError(f"DeepSpeed could not load checkpoint {self.root}/{tags[-1]}")
             state = json.loads((parent / name / STATE).read_text())
             rng_file = parent / name / f"sovtrain_rng_rank{self.rank:05d}.pt"
             if rng_file.exists():
                 restore_rng(torch.load(rng_file, weights_only=False))
             else:
-                log.warning("no RNG state for rank %d in %s (world size changed?)", self.rank, uri)
+                reseed(seed, int(state["step"]), self.rank)
         finally:
             if cleanup is not None:
                 shutil.rmtree(cleanup, ignore_errors=True)
@@ -380,20 +387,3 @@ class CheckpointStore:
 
     def _broadcast(self, value: Any) -> Any:
         return broadcast_object(value, src=0, group=self._group)
-
-
-def resolve_base_weights(init_from: str, rank: int = 0, world_size: int = 1) -> BaseModel:
-    """`resolve_base`, with a run directory's newest *verified* checkpoint picked: what
-    loading a base's weights needs (training from `model.init_from`, `sovtrain eval`).
-
-    Picking hashes every byte of the checkpoint, so it happens here, once, on rank 0 of
-    `world_size` (the verdict is broadcast), and the model layer never needs the store.
-    """
-    base = resolve_base(init_from)
-    if base.weights_uri is not None:  # an HF directory or one checkpoint: nothing to pick
-        return base
-    store = CheckpointStore(checkpoints_root(base.uri), rank, world_size)
-    name = store.newest_verified()
-    if name is None:
-        raise CheckpointError(f"model.init_from {init_from}: the run has no verified checkpoint")
-    return dataclasses.replace(base, weights_uri=storage.join(store.root, name))

@@ -12,7 +12,11 @@ from sovtrain.recipe.load import deep_merge
 from sovtrain.recipe.schema import Recipe
 
 
-def deepspeed_config(recipe: Recipe, world_size: int) -> dict[str, Any]:
+def deepspeed_config(
+    recipe: Recipe, world_size: int, load_universal: bool = False
+) -> dict[str, Any]:
+    """`load_universal`: the run resumes from a checkpoint's universal copy (written at
+    another world size; `train.resume`)."""
     train, ds = recipe.train, recipe.deepspeed
     accumulation = train.grad_accumulation(world_size)
     zero: dict[str, Any] = {
@@ -41,4 +45,6 @@ def deepspeed_config(recipe: Recipe, world_size: int) -> dict[str, Any]:
         "steps_per_print": 1_000_000_000,
         "wall_clock_breakdown": False,
     }
+    if load_universal:
+        config["checkpoint"] = {"load_universal": True}
     return deep_merge(config, ds.overrides)

@@ -43,6 +43,10 @@ class TrainState:
     data_position: int = 0
     recipe_digest: str = ""
     mlflow_run_id: str | None = None
+    world_size: int = 1  # the ranks that wrote it: a resume on another count reshards
+    # the world size the run started at fixes its held-out set (`train.eval_batches` micro
+    # batches per rank of it), so eval_loss measures the same rows after a resize
+    eval_world_size: int = 1
     saved_for: str = (
         "interval"  # why the checkpoint was written: interval | final | pause | SIGUSR1 ...
     )
@@ -244,8 +248,8 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, note: str = "") -> float:
-        """Mean loss on the same held-out batches every time (comparable across steps);
-        `note` says on the console what this eval stands for (e.g. the base, at step 0)."""
+        """Mean loss on the same held-out rows every time (comparable across steps and world
+        sizes); `note` says on the console what this eval stands for (e.g. the base, step 0)."""
         started = time.perf_counter()
         self.engine.eval()
         acc = DeviceAccumulator(self.ctx.device)
@@ -254,11 +258,13 @@ class Trainer:
             self.ctx.rank,
             self.ctx.world_size,
             self.recipe.train.micro_batch,
-            self.recipe.train.eval_batches,
+            self.recipe.train.eval_batches * self.state.eval_world_size,
         )
-        for rows in batches:
+        for rows, counted in batches:
             batch = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
-            acc.add(self.forward_loss(batch))
+            batch_loss = self.forward_loss(batch)  # padding rounds run, uncounted
+            if counted:
+                acc.add(batch_loss)
         self.engine.train()
         loss, _ = acc.collect()
         self.tracker.log_metrics({"eval_loss": loss}, self.state.step)

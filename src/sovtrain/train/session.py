@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sovtrain import storage
-from sovtrain.core.errors import CheckpointError
 from sovtrain.data.prepare import prepare
 from sovtrain.data.shards import manifest_digest, read_manifest
 from sovtrain.distributed.collectives import barrier, broadcast_object
@@ -39,13 +38,19 @@ from sovtrain.tracking import (
     flatten,
 )
 from sovtrain.train.async_checkpoint import AsyncCheckpointWriter
-from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root, resolve_base_weights
+from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from sovtrain.train.ds_config import deepspeed_config
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
-from sovtrain.train.loop import RunSummary, Trainer, TrainState
+from sovtrain.train.loop import RunSummary, Trainer
 from sovtrain.train.metrics import ThroughputMeter
 from sovtrain.train.optim import build_optimizer, warmup_cosine
 from sovtrain.train.requeue import stopped_early
+from sovtrain.train.resume import (
+    plan_resume,
+    report_world_size_change,
+    resolve_base_weights,
+    resume_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +84,20 @@ def job_name(loaded: LoadedRecipe) -> str:
     return f"{loaded.recipe.run.name}/slurm-{slurm}" if slurm else loaded.recipe.run.name
 
 
-def build_engine(loaded: LoadedRecipe, ctx: DistContext, vocab_size: int):
+def build_engine(
+    loaded: LoadedRecipe, ctx: DistContext, vocab_size: int, load_universal: bool = False
+):
     """transformers model -> converters -> AdamW + schedule -> deepspeed.initialize.
 
     The converters (`model.converters`: LoRA today, FP8 or fused kernels tomorrow) run in
     this one place, after the weights are in and before the optimizer sees the parameters.
+    `load_universal`: the checkpoint to resume was written at another world size.
     """
     import deepspeed
     from torch.optim.lr_scheduler import LambdaLR
 
     recipe = loaded.recipe
-    config = deepspeed_config(recipe, ctx.world_size)
+    config = deepspeed_config(recipe, ctx.world_size, load_universal)
     model: Any  # a transformers (or, converted, peft) model: their methods, not nn.Module's
     if recipe.model.init_from:
         model = start_from_base(loaded, ctx, vocab_size, config)
@@ -129,35 +137,6 @@ def start_from_base(
         rank=ctx.rank,
         ds_config=ds_config if zero3 else None,
     )
-
-
-def resume_state(
-    store: CheckpointStore, engine: Any, resume: str, digest: str
-) -> tuple[TrainState, str | None]:
-    """`never`: fresh. `auto`: newest verified checkpoint if any. Else a checkpoint URI."""
-    state = TrainState(recipe_digest=digest)
-    if resume == "never":
-        return state, None
-    if resume == "auto":
-        name = store.newest_verified()
-        if name is None:
-            return state, None
-    else:
-        parent, _, name = resume.rstrip("/").rpartition("/")
-        store = CheckpointStore(parent, store.rank, store.world_size)
-        if not store.verified(name):
-            raise CheckpointError(f"--resume {resume}: not a verified checkpoint")
-    saved = store.load(engine, name)
-    if saved.get("recipe_digest") != digest:
-        log.warning("resuming %s with a changed recipe (digest differs)", name)
-    state = TrainState(**{**saved, "recipe_digest": digest})
-    uri = storage.join(store.root, name)
-    if store.rank == 0:
-        log.info(
-            "resumed from checkpoint %s (step %d, %s tokens, saved for %s)",
-            uri, state.step, f"{state.tokens_seen:,}", state.saved_for,
-        )  # fmt: skip
-    return state, uri
 
 
 def claim_run(loaded: LoadedRecipe, ctx: DistContext, cluster: str) -> Admission:
@@ -276,17 +255,19 @@ def open_session(
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
     vocab_size = read_manifest(shards_uri)["vocab_size"]
-    engine, config = build_engine(loaded, ctx, vocab_size)
     store = CheckpointStore(
         checkpoints_root(recipe.run.output_uri),
         ctx.rank,
         ctx.world_size,
         recipe.checkpoint.keep_last,
     )
-    state, resumed_from = resume_state(store, engine, resume, loaded.digest)
+    plan = plan_resume(store, resume)  # before the engine: a resharded load configures it
+    engine, config = build_engine(loaded, ctx, vocab_size, plan.universal)
+    state, resumed_from = resume_state(plan, engine, loaded.digest, recipe.run.seed)
     # a checkpoint's run id wins; else the run `sovtrain slurm submit` created for this job
     run_id = state.mlflow_run_id or os.environ.get("SOVTRAIN_MLFLOW_RUN_ID") or None
     tracker = make_tracker(loaded, ctx, run_id)
+    report_world_size_change(plan, recipe.train, state.step, tracker)
     state.mlflow_run_id = tracker.run_id if ctx.is_main else state.mlflow_run_id
     cost = model_cost(build_config(recipe.model, vocab_size), recipe.train.seq_len)
     peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
