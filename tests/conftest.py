@@ -6,6 +6,8 @@ import copy
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,18 @@ TINY_RECIPE = {
     "checkpoint": {"interval_steps": 4, "keep_last": 5},
     "tracking": {"experiment": "tests"},
 }
+
+
+def run_python(code: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -c code args...` in a fresh single process on the CPU: no launcher variables
+    (it must not join a parent's process group), one OpenMP thread; asserts exit 0."""
+    env = dict(os.environ, DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1")
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(var, None)
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                            text=True, timeout=timeout, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
 
 def write_recipe(path: Path, recipe: dict, **output) -> Path:

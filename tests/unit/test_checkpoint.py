@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sovtrain.train.checkpoint import LATEST, MANIFEST, CheckpointStore, checkpoints_root
+from tests.conftest import run_python
 
 CHILD = textwrap.dedent(
     """
@@ -149,14 +150,7 @@ SLOW_HASH = textwrap.dedent(
 
 
 def test_async_save_returns_before_hashing_and_drain_publishes(tiny_recipe):
-    env = dict(os.environ, DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1")
-    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(var, None)
-    result = subprocess.run(
-        [sys.executable, "-c", SLOW_HASH, str(tiny_recipe)],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(SLOW_HASH, str(tiny_recipe))
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     # save returned while the background thread was still hashing: nothing published yet
     assert seen["returned"] is None and seen["hashing"]

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from sovtrain.train.cadence import CheckpointCadence
 from sovtrain.train.hooks import StepEnd
 from sovtrain.train.loop import RunSummary
 from sovtrain.train.requeue import end_stopped_invocation
-from tests.conftest import TINY_RECIPE, write_recipe
+from tests.conftest import TINY_RECIPE, run_python, write_recipe
 
 CHILD = textwrap.dedent(
     """
@@ -54,12 +51,7 @@ def test_a_signal_stops_the_run_at_the_next_step_whatever_the_log_interval(tmp_p
     recipe["checkpoint"]["interval_steps"] = 1000  # only the signal's checkpoint
     recipe["tracking"]["enabled"] = False
     path = write_recipe(tmp_path / "tiny.yaml", recipe)
-    env = dict(os.environ, DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1")
-    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(var, None)
-    result = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                            text=True, timeout=300, env=env)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(CHILD, str(path))
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome == {"final_step": 3, "stopped_by": "SIGUSR1", "logged": []}
     checkpoints = sorted((tmp_path / "run" / "checkpoints").glob("step_*"))
@@ -164,12 +156,7 @@ def test_a_loop_that_raises_still_publishes_the_async_checkpoint_in_flight(tmp_p
     recipe["checkpoint"].update({"interval_steps": 4, "async": True})
     recipe["tracking"]["enabled"] = False
     path = write_recipe(tmp_path / "tiny.yaml", recipe)
-    env = dict(os.environ, DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1")
-    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(var, None)
-    result = subprocess.run([sys.executable, "-c", RAISING_CHILD, str(path)],
-                            capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_python(RAISING_CHILD, str(path))
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen == {"in_flight": True, "raised": "boom at step 5", "reported": [4]}
     root = tmp_path / "run" / "checkpoints"

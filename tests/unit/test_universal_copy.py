@@ -8,20 +8,20 @@ on resume.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
-import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sovtrain.core.errors import CheckpointError
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from sovtrain.train.resume import ensure_universal, plan_resume
+from tests.conftest import TINY_RECIPE, run_python
 
 CHILD = textwrap.dedent(
     """
@@ -49,23 +49,12 @@ NAME, COPY = "step_00000002", "step_00000002.universal"
 def saved(tmp_path_factory) -> Path:
     """A verified ZeRO-2 checkpoint written by one rank (its optimizer state is split per
     rank: a resume on two ranks needs the universal copy)."""
-    import copy
-
-    import yaml
-
-    from tests.conftest import TINY_RECIPE
-
     tmp = tmp_path_factory.mktemp("universal")
     recipe = copy.deepcopy(TINY_RECIPE)
     recipe["run"]["output_uri"] = str(tmp / "run")
     path = tmp / "tiny.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    env = dict(os.environ, DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1")
-    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(var, None)
-    done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True,
-                          text=True, timeout=300, env=env)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_python(CHILD, str(path))
     return Path(checkpoints_root(str(tmp / "run")))
 
 
