@@ -202,7 +202,7 @@ def test_a_stopped_rank_ends_the_job_within_the_bound_and_the_output_names_it(wo
             with contextlib.suppress(OSError):
                 os.kill(pid, sig)
     info = cluster.job_info(job)
-    output = _job_output(info)
+    output = "".join(Path(info[key]).read_text() for key in ("StdOut", "StdErr"))
     assert state == "FAILED", f"{info}\n{output}"
     assert cluster.run("squeue", "-h", "-j", str(job), check=False).stdout.strip() == ""
     # the bound, less the step rank 0 may already have waited in, plus Slurm's teardown
@@ -211,6 +211,8 @@ def test_a_stopped_rank_ends_the_job_within_the_bound_and_the_output_names_it(wo
     line = next(ln for ln in output.splitlines() if "watchdog: rank 0 made no progress" in ln)
     assert "stalled: rank 1 (" in line and "last completed step" in line, line
     assert f"train.collective_timeout_s={STALL_BOUND_S}" in line
+    # rank 1, thawed by the step's kill (SIGCONT, SIGTERM), finds its peers gone and says so
+    assert "watchdog: rank 1 was frozen for" in output, output
     print(f"SIGSTOP to job FAILED: {took:.1f}s (bound {STALL_BOUND_S}s)")
     assert final_state(out_dir)["step"] >= 4  # `latest` names a verified checkpoint
 

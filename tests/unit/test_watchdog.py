@@ -193,3 +193,35 @@ def test_the_frozen_peer_on_this_node_is_ended():
         if peer.poll() is None:
             peer.kill()
             peer.wait()
+
+
+_THAWED_SCRIPT = """
+import sys, time
+from sovtrain.distributed.watchdog import Watchdog
+dog = Watchdog(1.0, on_fire=lambda message, beats, verdict: print("FIRED", message, flush=True))
+with dog.armed():
+    print("ready", flush=True)
+    for step in range(40):
+        dog.mark("train step", step)
+        time.sleep(0.05)
+print("done", flush=True)
+"""
+
+
+def test_a_process_stopped_as_a_whole_gets_a_fresh_bound_when_it_resumes():
+    """A suspended job (every rank SIGSTOPped, then SIGCONT) must not die on waking: the
+    stop was not its loop's fault. A real process, stopped for 2.5x the bound."""
+    proc = subprocess.Popen([sys.executable, "-c", _THAWED_SCRIPT], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGCONT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "FIRED" not in out and "done" in out, out + err
+    assert "watchdog: rank 0 was frozen for" in err and "a fresh 1s" in err, err

@@ -16,6 +16,11 @@ would wait 30 s on its SIGTERM before the SIGKILL. The rank that fires therefore
 peers on its own node (same host and Slurm node, the pid's start time checked) with SIGKILL;
 on other nodes Slurm does it (step kill: SIGCONT, SIGTERM, SIGKILL after KillWait).
 
+A process that was itself frozen (its thread wakes long after its last look: SIGSTOP, a
+suspended Slurm job, a host freeze) does not fire on waking: the stop was not its loop's
+fault, so the loop gets a fresh bound from the thaw (a suspended job resumes; a rank thawed
+by the step's kill after its peers fired dies with the step).
+
 Armed only around the training loop (`armed()`): set-up waits (rank 0 preparing data,
 verifying checkpoints, loading a base) are long by nature and covered by the process group's
 set-up timeout instead. In a world of one it is armed too: a lone process stuck in a data
@@ -107,6 +112,7 @@ class Watchdog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.fired: str | None = None
+        self._mute_at = -1  # the progress count at a thaw (no heartbeat until it moves)
 
     @classmethod
     def for_world(cls, timeout_s: float, rank: int, world_size: int) -> Watchdog:
@@ -159,9 +165,16 @@ class Watchdog:
     # ------------------------------------------------------------------ the thread
     def _watch(self) -> None:
         self._publish()
+        thawed = woke = time.monotonic()
         while not self._stop.is_set():
+            now = time.monotonic()
+            if now - woke > self._stale_after():  # this whole process was stopped
+                if self._thawed_alone(now - woke):
+                    return
+                thawed, self._mute_at = now, self._state[0]
+            woke = now
             seq, _, _, at = self._state
-            due_in = at + self.timeout_s - time.monotonic()
+            due_in = max(at, thawed) + self.timeout_s - now
             if due_in <= 0:
                 if self._fire(seq):
                     return
@@ -184,13 +197,34 @@ class Watchdog:
         self._on_fire(self.fired, beats, verdict)
         return True
 
+    def _thawed_alone(self, frozen_s: float) -> bool:
+        """Woken after `frozen_s` stopped: if the peers are gone (the store does not answer:
+        they fired and the launcher ended them), leave with one line before the collective
+        the main thread is in fails with a traceback; else (a suspended job resumed, a
+        debugger let go) warn, and the loop gets a fresh bound."""
+        _, step, operation, _ = self._state
+        frozen = (
+            f"watchdog: rank {self.rank} was frozen for {frozen_s:.0f}s (SIGSTOP, a suspended "
+            f"job, a host freeze) in {operation}, last completed step {step}"
+        )
+        _, trouble = self._read_beats() if self._board is not None else ({}, None)
+        if trouble is None:
+            log.warning("%s; the loop gets a fresh %gs", frozen, self.timeout_s)
+            return False
+        self.fired = (
+            f"{frozen}; its peers have gone (the heartbeat store does not answer: {trouble}); "
+            f"stalled: rank {self.rank} (this rank); ending (exit {STALLED_EXIT})"
+        )
+        self._on_fire(self.fired, {}, None)
+        return True
+
     def _own_beat(self, left: bool = False) -> Beat:
         seq, step, operation, _ = self._state
         return beat_now(self.rank, step, operation, seq, left)
 
     def _publish(self, left: bool = False) -> None:
-        if self._board is None:
-            return
+        if self._board is None or self._mute_at == self._state[0]:
+            return  # after a thaw, silent until the loop moves: the store may be gone with it
         try:
             self._board.publish(self._own_beat(left))
         except Exception as err:  # the store's host may be the stalled one: keep watching
@@ -227,7 +261,7 @@ class Watchdog:
         self, beats: dict[int, Beat | None], verdict: Verdict | None, trouble: str | None
     ) -> str:
         _, step, operation, at = self._state
-        idle = time.monotonic() - at
+        idle = time.monotonic() - at  # a thaw restarted the bound, not this figure
         head = (
             f"watchdog: rank {self.rank} made no progress for {idle:.0f}s "
             f"({self.setting}={self.timeout_s:g}) in {operation}, last completed step {step}"
