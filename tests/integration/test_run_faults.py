@@ -1,5 +1,6 @@
 """Faults caused for real on a running `sovtrain train`: a symlink swapped into the run
-directory after admission, a second writer on the same run, a full disk during a checkpoint.
+directory after admission, a second writer on the same run, a full disk during a checkpoint,
+a rank frozen with SIGSTOP (the watchdog ends the job).
 
 Each test runs the real CLI in a child process on the tiny HK-only recipe (the hk-bank-comms
 card, two local roots standing for the hk and cn-gba file systems), freezes it with SIGSTOP at
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -213,3 +215,103 @@ def _fill(path: Path, keep_free: int) -> None:
             chunk = min(left, 1 << 20)
             handle.write(b"\0" * chunk)
             left -= chunk
+
+
+STALL_BOUND_S = 15  # train.collective_timeout_s for the stall test
+
+
+def test_a_stopped_rank_ends_the_job_within_the_bound_and_names_the_rank(world, tmp_path):
+    """Rank 1 of two is frozen with SIGSTOP mid-run: rank 0's watchdog fires after
+    `train.collective_timeout_s` with one line naming rank 1, the last step and the
+    operation; the launcher exits 5 with no rank left (the stopped one included); the last
+    verified checkpoint is intact and a rerun resumes from it."""
+    _raw_data(world)
+    run_dir = world["hk"] / "runs" / "stalled"
+    recipe = _recipe(world, run_dir, max_steps=400, log_interval=2)
+    sets = ("--set", "checkpoint.interval_steps=4",
+            "--set", f"train.collective_timeout_s={STALL_BOUND_S}")  # fmt: skip
+    run = Train(recipe, tmp_path / "train.log", *sets, nproc=2)
+    workers: list[int] = []
+    try:
+        run.wait_for(" written (")  # step 4 published
+        run.wait_for("step 8/400")
+        workers = _workers(run.proc.pid)
+        (rank1,) = [pid for pid, rank in workers if rank == 1]
+        os.kill(rank1, signal.SIGSTOP)
+        stopped = time.monotonic()
+        code = run.finish(timeout=STALL_BOUND_S + 120)
+        took = time.monotonic() - stopped
+        output = run.output()
+        assert code == 5, output
+        # the bound, less the step rank 0 may already have waited in, plus launcher slack
+        assert STALL_BOUND_S - 3 <= took <= STALL_BOUND_S + 20, (took, output)
+        (line,) = [ln for ln in output.splitlines() if "watchdog: rank 0 made no progress" in ln]
+        assert f"train.collective_timeout_s={STALL_BOUND_S}" in line, line
+        assert "stalled: rank 1 (no heartbeat for" in line and "last completed step" in line
+        operation = r" in (train step \d+ \(\w|stop agreement|checkpoint |eval |reading the loss)"
+        assert re.search(operation, line), line
+        assert "Traceback" not in output
+        assert [pid for pid, _ in workers if _alive(pid)] == []
+        print(f"SIGSTOP to every rank gone: {took:.1f}s (bound {STALL_BOUND_S}s)")
+    finally:
+        for pid, _ in workers:
+            _end(pid)
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.finish()
+    store = CheckpointStore(str(run_dir / "checkpoints"), 0, 1)
+    newest = store.newest_verified()
+    assert newest is not None and newest >= "step_00000004"
+    assert (run_dir / "checkpoints" / LATEST).read_text() == newest
+    again = Train(recipe, tmp_path / "again.log", *sets, "--stop-after", "2", nproc=2)
+    assert again.finish() == 0, again.output()
+    assert "resumed from checkpoint" in again.output() and newest in again.output()
+
+
+def _workers(launcher: int) -> list[tuple[int, int]]:
+    """(pid, RANK) of the training processes under `launcher` (the torchrun workers)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"sovtrain.cli" not in cmdline or not _descends(int(proc.name), launcher):
+            continue
+        ranks = [int(v[5:]) for v in environ if v.startswith(b"RANK=")]
+        if ranks and any(v.startswith(b"TORCHELASTIC_RUN_ID=") for v in environ):
+            found.append((int(proc.name), ranks[0]))
+    assert sorted(rank for _, rank in found) == [0, 1], found
+    return found
+
+
+def _descends(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        if pid == ancestor:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+    return False
+
+
+def _alive(pid: int) -> bool:
+    """Running or stopped (a zombie is gone: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _end(pid: int) -> None:
+    for sig in (signal.SIGCONT, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            return

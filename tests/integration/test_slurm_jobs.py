@@ -7,6 +7,7 @@ with `--nodes 2` (one task per node, DeepSpeed ZeRO-2 over gloo) and submitted w
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -175,6 +176,45 @@ def test_killing_one_rank_ends_the_job_and_a_resubmission_resumes(world):
     run = world["client"].get_run(run_id)
     assert run.data.tags["resumed_from"].endswith(f"step_{checkpointed:08d}")
     assert final_state(out_dir)["step"] == STEPS
+
+
+STALL_BOUND_S = 20  # train.collective_timeout_s of the stall test
+
+
+def test_a_stopped_rank_ends_the_job_within_the_bound_and_the_output_names_it(world):
+    """Rank 1 (on n2) frozen with SIGSTOP: rank 0's watchdog exits 5 after the bound, naming
+    rank 1; `srun --kill-on-bad-exit=1` ends the step (SIGCONT, SIGTERM, SIGKILL after
+    KillWait); the job leaves the queue FAILED instead of running out its time, with the
+    last verified checkpoint in place for a resubmission (resuming one is shown above)."""
+    cluster = world["cluster"]
+    sets = ("checkpoint.interval_steps=4", "train.max_steps=200",
+            f"train.collective_timeout_s={STALL_BOUND_S}")  # fmt: skip
+    job, run_id, out_dir = submit(world, "stalled", *sets)
+    wait_for_step(world, job, run_id, 10)
+    pid = _rank_pid(job, rank=1)
+    os.kill(pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        state = cluster.wait(job, timeout=STALL_BOUND_S + 120)
+        took = time.monotonic() - stopped
+    finally:
+        for sig in (signal.SIGCONT, signal.SIGKILL):
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
+    info = cluster.job_info(job)
+    output = "".join(Path(info[key]).read_text() for key in ("StdOut", "StdErr"))
+    assert state == "FAILED", f"{info}\n{output}"
+    assert cluster.run("squeue", "-h", "-j", str(job), check=False).stdout.strip() == ""
+    # the bound, less the step rank 0 may already have waited in, plus Slurm's teardown
+    assert STALL_BOUND_S - 3 <= took <= STALL_BOUND_S + 40, (took, output)
+    assert info["ExitCode"].startswith("5:"), info
+    line = next(ln for ln in output.splitlines() if "watchdog: rank 0 made no progress" in ln)
+    assert "stalled: rank 1 (" in line and "last completed step" in line, line
+    assert f"train.collective_timeout_s={STALL_BOUND_S}" in line
+    # rank 1, thawed by the step's kill (SIGCONT, SIGTERM), finds its peers gone and says so
+    assert "watchdog: rank 1 was frozen for" in output, output
+    print(f"SIGSTOP to job FAILED: {took:.1f}s (bound {STALL_BOUND_S}s)")
+    assert final_state(out_dir)["step"] >= 4  # `latest` names a verified checkpoint
 
 
 def _rank_pid(job: int, rank: int) -> int:

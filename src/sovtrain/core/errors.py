@@ -1,4 +1,5 @@
-"""Error types that map to the CLI's exit codes (0 ok, 2 bad input, 3 refused by policy).
+"""Error types that map to the CLI's exit codes (0 ok, 2 bad input, 3 refused by policy,
+4 diverged, 5 a rank stalled, 75 checkpointed on a signal).
 
 Raising one of these means "the user can fix this": the CLI prints the message without a
 traceback. Anything else is a bug and keeps its traceback.
@@ -48,3 +49,14 @@ class Preempted(SovtrainError):
     """
 
     exit_code = 75
+
+
+class RankStalled(SovtrainError):
+    """A rank made no progress for `train.collective_timeout_s`: the watchdog ended the job.
+
+    Never raised (the main thread is stuck inside a collective, so the watchdog thread leaves
+    with `os._exit`); it holds the exit code, 5, next to the others. Not 75: a stall is not a
+    checkpoint, the job must end so that a resubmission resumes from the last verified one.
+    """
+
+    exit_code = 5

@@ -12,6 +12,7 @@ export or `slurm status`): with it every helper is the world-of-one no-op.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Final, TypeVar
 
 import torch
@@ -89,12 +90,29 @@ def any_rank(flag: bool, group: Any = None) -> bool:
     return bool(box.item())
 
 
-def new_host_group(backend: str) -> Any:
+def new_host_group(backend: str, timeout: timedelta | None = None) -> Any:
     """A gloo group over all ranks for host-side flags, or `None` (the default group) when
     the default is already gloo or the world is one; every rank must call it, once."""
     if backend == "gloo" or not is_distributed():
         return None
-    return dist.new_group(backend="gloo")
+    return dist.new_group(backend="gloo", timeout=timeout)
+
+
+def set_timeout(seconds: float, host_group: Any = None) -> None:
+    """Bound every later collective on the default group (and `host_group`) by `seconds`.
+
+    Why after set-up and not at init: set-up has long one-off waits (rank 0 preparing data
+    or verifying checkpoints while the others sit in a barrier) that a training-sized bound
+    would kill; the loop's collectives are short. torchtitan lowers its timeout after the
+    first step for the same reason. A no-op alone.
+    """
+    if not is_distributed():
+        return
+    from torch.distributed.distributed_c10d import _set_pg_timeout
+
+    bound = timedelta(seconds=seconds)
+    for group in {id(g): g for g in (None, host_group)}.values():
+        _set_pg_timeout(bound, group)
 
 
 def broadcast_tensor(tensor: torch.Tensor, src: int = 0, group: Any = None) -> torch.Tensor:

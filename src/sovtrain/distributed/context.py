@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -76,9 +77,16 @@ def setup_env() -> tuple[str, int, int, int]:
     return launcher, rank, world, local_rank
 
 
-def init_distributed() -> DistContext:
+SETUP_TIMEOUT_S = 6 * 3600.0
+
+
+def init_distributed(timeout_s: float = SETUP_TIMEOUT_S) -> DistContext:
     """Initialise the process group (NCCL on GPU, gloo on CPU) and pick this rank's device;
-    with NCCL, also the gloo group for host-side flags (created once, by every rank)."""
+    with NCCL, also the gloo group for host-side flags (created once, by every rank).
+
+    `timeout_s` bounds each collective during set-up (`train.setup_timeout_s`), where one
+    rank may work for hours while the others wait; the trainer lowers it to the loop's
+    bound once set-up is done (`collectives.set_timeout`)."""
     import deepspeed
 
     launcher, rank, world, local_rank = setup_env()
@@ -89,6 +97,7 @@ def init_distributed() -> DistContext:
     else:
         device = torch.device("cpu")
         backend = "gloo"
-    deepspeed.init_distributed(dist_backend=backend, verbose=False)
-    host_group = new_host_group(backend)
+    timeout = timedelta(seconds=timeout_s)
+    deepspeed.init_distributed(dist_backend=backend, verbose=False, timeout=timeout)
+    host_group = new_host_group(backend, timeout)
     return DistContext(rank, world, local_rank, launcher, device, backend, host_group)

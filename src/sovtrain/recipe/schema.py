@@ -219,6 +219,26 @@ class TrainSection(Section):
     log_interval: int = Field(10, ge=1)
     eval_interval: int = Field(100, ge=1)
     eval_batches: int = Field(8, ge=1)
+    collective_timeout_s: float = Field(
+        1800,
+        gt=0,
+        description=(
+            "Seconds a rank may make no progress inside the training loop (a step, an eval, "
+            "a checkpoint save, the stop agreement) before every rank exits 5, naming the "
+            "stalled rank(s). Must exceed the longest legitimate wait in the loop: with a "
+            "synchronous checkpoint the others wait while rank 0 hashes it "
+            "(checkpoint.async shortens that wait). Tests set it low."
+        ),
+    )
+    setup_timeout_s: float = Field(
+        6 * 3600,
+        gt=0,
+        description=(
+            "Seconds a collective may wait during set-up, before the loop: rank 0 preparing "
+            "data, verifying checkpoints or loading a base while the others wait. Prepare "
+            "large corpora beforehand with `sovtrain data prepare`."
+        ),
+    )
 
     @model_validator(mode="after")
     def _one_batch_and_one_horizon(self) -> TrainSection:

@@ -24,10 +24,11 @@ from sovtrain.data.loader import BatchLoader, PackedDataset, fixed_batches, make
 from sovtrain.distributed.collectives import any_rank
 from sovtrain.distributed.context import DistContext
 from sovtrain.distributed.signals import process_stop_request
+from sovtrain.distributed.watchdog import UNWATCHED, Progress
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import Tracker
 from sovtrain.train.cadence import EvalCadence, default_hooks
-from sovtrain.train.checkpoint import SavedCheckpoint
+from sovtrain.train.checkpoint import SavedCheckpoint, step_name
 from sovtrain.train.hooks import Hook, Hooks, StepEnd
 from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
 
@@ -89,6 +90,8 @@ class Trainer:
     """Owns one DeepSpeed engine and drives it to `train.total_steps`."""
 
     extra_hooks: Sequence[Hook] = ()  # after the default cadences (e.g. harness evals)
+    # progress marks for the stall watchdog (`distributed/watchdog.py`), armed in `run`
+    watchdog: Progress = UNWATCHED
 
     def __init__(
         self,
@@ -101,6 +104,7 @@ class Trainer:
         meter: ThroughputMeter,
         tracker: Tracker,
         extra_hooks: Sequence[Hook] = (),
+        watchdog: Progress = UNWATCHED,
     ) -> None:
         self.recipe = loaded.recipe
         self.ctx = ctx
@@ -110,6 +114,7 @@ class Trainer:
         self.meter = meter
         self.tracker = tracker
         self.extra_hooks = tuple(extra_hooks)
+        self.watchdog = watchdog
         train = self.recipe.train
         self.accumulation = train.grad_accumulation(ctx.world_size)
         self.total_steps = train.total_steps
@@ -139,7 +144,7 @@ class Trainer:
         self.hooks = Hooks([*cadences, *self.extra_hooks])
         end: StepEnd | None = None
         self._raised = False  # this invocation's: set when the loop raises
-        with self.stop:
+        with self.stop, self.watchdog.armed():  # a rank stuck in here ends the job
             try:
                 self.hooks.pre_train(self)
                 while self.state.step < self.total_steps:
@@ -158,8 +163,12 @@ class Trainer:
 
     def train_step(self) -> None:
         """One optimizer step: `accumulation` micro batches, no host sync."""
+        step = self.state.step + 1
         for _ in range(self.accumulation):
-            loss = self.forward_loss(self.loader.next())
+            self.mark(f"train step {step} (reading a batch)")
+            batch = self.loader.next()
+            self.mark(f"train step {step} (forward/backward/step)")
+            loss = self.forward_loss(batch)
             self.engine.backward(loss)
             self.engine.step()
             self.accumulator.add(loss)
@@ -187,6 +196,7 @@ class Trainer:
         step, on the host group: one rank's SIGUSR1 stops all of them at this boundary,
         whatever `log_interval` is (a rank that stopped alone would hang the others)."""
         step = self.state.step
+        self.mark(f"stop agreement after step {step}")
         agreed = any_rank(self.stop.requested, self.ctx.host_group)
         return StepEnd(
             step=step,
@@ -216,6 +226,7 @@ class Trainer:
     # ------------------------------------------------------------------ called by hooks
     def report(self) -> None:
         """Read the accumulated loss (the one sync), stop on NaN/inf, log everything."""
+        self.mark(f"reading the loss at step {self.state.step}")
         loss, nonfinite = self.accumulator.collect()
         step = self.state.step
         if nonfinite:
@@ -251,6 +262,7 @@ class Trainer:
         """Mean loss on the same held-out rows every time (comparable across steps and world
         sizes); `note` says on the console what this eval stands for (e.g. the base, step 0)."""
         started = time.perf_counter()
+        self.mark(f"eval at step {self.state.step}")
         self.engine.eval()
         acc = DeviceAccumulator(self.ctx.device)
         batches = fixed_batches(
@@ -279,6 +291,7 @@ class Trainer:
         """Write a checkpoint marked `saved_for=reason`; the hooks hear of each checkpoint
         once it is published: now (synchronous writer), or at the next save or the drain."""
         started = time.perf_counter()
+        self.mark(f"checkpoint save {step_name(self.state.step)}")
         self.refuse_if_diverged()
         self._published(self.store.drain())  # the one in flight first: at most one
         self.state.saved_for = reason  # a signalled checkpoint is marked as such
@@ -291,6 +304,7 @@ class Trainer:
         """Wait for the checkpoint in flight (`post_train`). After a raise rank 0 only
         finishes publishing, agreeing on nothing, and a failed publish is logged, not
         raised over the error that stopped the loop."""
+        self.mark(f"checkpoint drain after step {self.state.step}")
         if not self._raised:
             self._published(self.store.drain())
             return
@@ -298,6 +312,10 @@ class Trainer:
             self._published(self.store.drain(agree=False))
         except Exception as err:
             log.error("the checkpoint in flight was not published: %s", err)
+
+    def mark(self, operation: str) -> None:
+        """Tell the watchdog this rank progressed: it now does `operation`."""
+        self.watchdog.mark(operation, self.state.step)
 
     def _published(self, saved: SavedCheckpoint | None) -> None:
         if saved is not None:

@@ -20,9 +20,10 @@ from typing import Any
 from sovtrain import storage
 from sovtrain.data.prepare import prepare
 from sovtrain.data.shards import manifest_digest, read_manifest
-from sovtrain.distributed.collectives import barrier, broadcast_object
+from sovtrain.distributed.collectives import barrier, broadcast_object, set_timeout
 from sovtrain.distributed.context import DistContext, init_distributed
 from sovtrain.distributed.signals import process_stop_request
+from sovtrain.distributed.watchdog import Watchdog, backstop_for
 from sovtrain.governance.admission import Admission, check, install_guard
 from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
@@ -250,7 +251,7 @@ def open_session(
     cluster: str = "local",
 ) -> Session:
     recipe = loaded.recipe
-    ctx = init_distributed()
+    ctx = init_distributed(recipe.train.setup_timeout_s)  # the loop's bound comes later
     admission = claim_run(loaded, ctx, cluster)  # before any byte moves
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
@@ -273,7 +274,10 @@ def open_session(
     peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
     meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
     writer = AsyncCheckpointWriter(store) if recipe.checkpoint.async_save else store
-    trainer = Trainer(loaded, ctx, engine, shards_uri, writer, state, meter, tracker)
+    watchdog = Watchdog.for_world(recipe.train.collective_timeout_s, ctx.rank, ctx.world_size)
+    trainer = Trainer(
+        loaded, ctx, engine, shards_uri, writer, state, meter, tracker, watchdog=watchdog
+    )
     session = Session(
         loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token,
         resumed_from, admission,
@@ -304,6 +308,9 @@ def _train(
     cluster: str,
 ) -> tuple[Session, RunSummary]:
     session = open_session(loaded, resume, peak_tflops, cluster)
+    # set-up is done: from here a collective waits the loop's bound (the watchdog's, plus
+    # a margin so that its line naming the stalled rank comes first), not set-up's hours
+    set_timeout(backstop_for(loaded.recipe.train.collective_timeout_s), session.ctx.host_group)
     status = "FAILED"
     try:
         summary = session.trainer.run(stop_after=stop_after)
