@@ -52,22 +52,30 @@ def _recipe(tmp: Path, name: str, url: str, stage: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def elastic(tmp_path_factory):
+def tracking(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("elastic")
     with mlflow_server(tmp / "mlflow") as url:
-        logs: dict[str, str] = {}
-        for stage in STAGES:
-            for ranks in (1, 2):
-                full = _recipe(tmp, f"full-z{stage}-w{ranks}", url, stage)
-                sovtrain_train(full, ranks, "--resume", "never")
-            for case, (before, after) in CASES.items():
-                path = _recipe(tmp, f"{case}-z{stage}", url, stage)
-                sovtrain_train(path, before, "--stop-after", "6")
-                logs[f"{case}-z{stage}"] = sovtrain_train(path, after).stderr
-        client = MlflowClient(url)
-        runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
-        yield {"tmp": tmp, "client": client, "logs": logs, "names": [r.info.run_name for r in runs],
-               "runs": {r.info.run_name: r for r in runs}}  # fmt: skip
+        yield {"tmp": tmp, "url": url, "client": MlflowClient(url)}
+
+
+@pytest.fixture(scope="module", params=STAGES, ids=lambda stage: f"zero{stage}")
+def elastic(tracking, request):
+    """One ZeRO stage's runs: uninterrupted on 1 and 2 ranks, then shrink and grow (one
+    fixture per stage keeps each under the per-test timeout)."""
+    stage, tmp, url = request.param, tracking["tmp"], tracking["url"]
+    logs: dict[str, str] = {}
+    for ranks in (1, 2):
+        full = _recipe(tmp, f"full-z{stage}-w{ranks}", url, stage)
+        sovtrain_train(full, ranks, "--resume", "never")
+    for case, (before, after) in CASES.items():
+        path = _recipe(tmp, f"{case}-z{stage}", url, stage)
+        sovtrain_train(path, before, "--stop-after", "6")
+        logs[f"{case}-z{stage}"] = sovtrain_train(path, after).stderr
+    client = tracking["client"]
+    runs = client.search_runs([client.get_experiment_by_name("tests").experiment_id])
+    return {"tmp": tmp, "client": client, "logs": logs, "stage": stage,
+            "names": [r.info.run_name for r in runs],
+            "runs": {r.info.run_name: r for r in runs}}  # fmt: skip
 
 
 def _history(elastic: dict, name: str, key: str) -> list[tuple[int, float]]:
@@ -80,9 +88,9 @@ def _final_state(elastic: dict, name: str) -> dict:
     return json.loads((root / (root / "latest").read_text() / "sovtrain_state.json").read_text())
 
 
-@pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_run_resumed_on_another_world_size_ends_at_the_uninterrupted_loss(elastic, case, stage):
+def test_a_run_resumed_on_another_world_size_ends_at_the_uninterrupted_loss(elastic, case):
+    stage = elastic["stage"]
     name, full = f"{case}-z{stage}", f"full-z{stage}-w{CASES[case][0]}"
     assert elastic["names"].count(name) == 1  # the resume continued the run it belongs to
     for key in ("loss", "eval_loss"):
@@ -97,11 +105,10 @@ def test_a_run_resumed_on_another_world_size_ends_at_the_uninterrupted_loss(elas
     assert finished["world_size"] == CASES[case][1]
 
 
-@pytest.mark.parametrize("stage", STAGES)
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_the_resume_says_what_changed_and_keeps_a_verified_universal_copy(elastic, case, stage):
+def test_the_resume_says_what_changed_and_keeps_a_verified_universal_copy(elastic, case):
     before, after = CASES[case]
-    name = f"{case}-z{stage}"
+    name = f"{case}-z{elastic['stage']}"
     log = " ".join(elastic["logs"][name].split())
     assert f"world size changed {before} -> {after}" in log
     assert f"gradient accumulation {after} -> {before}" in log  # 8 sequences / (4 x ranks)
