@@ -71,7 +71,11 @@ def plan_command(
     recipe: RecipeArg,
     set_: SetOpt = None,
     device: Annotated[
-        str | None, typer.Option(help="Device: h100, h200, h800, h20, a100, l40s, ascend-910b.")
+        str | None,
+        typer.Option(
+            help="Device: h100, h200, h800, h20, a100, l40s, ascend-910b "
+            "(default: the profile's gpu_type, else h100)."
+        ),
     ] = None,
     cluster: Annotated[
         str | None,
@@ -80,18 +84,26 @@ def plan_command(
             "GPUs per node, PUE, grid intensity, price and interconnect."
         ),
     ] = None,
-    gpus: Annotated[int | None, typer.Option(help="Devices N (default: one node, or 8).")] = None,
-    tokens: Annotated[
-        float | None, typer.Option(help="Training tokens (default: the recipe's max_tokens).")
+    gpus: Annotated[
+        int | None, typer.Option(help="Devices N (default: one node of the profile, else 8).")
     ] = None,
-    mfu: Annotated[float, typer.Option(help="Assumed model FLOPs utilisation, 0-1.")] = 0.4,
-    power_w: Annotated[Num, typer.Option(help="Watts per device (default: its TDP).")] = None,
+    tokens: Annotated[
+        float | None,
+        typer.Option(
+            help="Training tokens (default: the recipe's max_tokens or max_steps x batch)."
+        ),
+    ] = None,
+    mfu: Annotated[float, typer.Option(help="Assumed model FLOPs utilisation, in (0, 1].")] = 0.4,
+    power_w: Annotated[
+        Num,
+        typer.Option(help="Watts per device (default: the profile's gpu_power_w, else the TDP)."),
+    ] = None,
     pue: Annotated[Num, typer.Option(help="Site PUE, 1-3 (default: profile's, else 1.0).")] = None,
     grid_kg_per_kwh: Annotated[
         Num, typer.Option(help="Grid intensity, kg CO2 per kWh (default: the profile's).")
     ] = None,
     price_per_kwh: Annotated[
-        Num, typer.Option(help="Electricity price per kWh (default: the profile's).")
+        Num, typer.Option(help="Electricity price per kWh, in --currency (default: the profile's).")
     ] = None,
     currency: Annotated[
         str | None, typer.Option(help="3-letter currency code of --price-per-kwh.")
@@ -100,7 +112,8 @@ def plan_command(
         Num, typer.Option(help="Inter-node Gbit/s per GPU, one way (default: profile's, else 400).")
     ] = None,
     gpus_per_node: Annotated[
-        int | None, typer.Option(help="Devices sharing the intra-node link (default 8).")
+        int | None,
+        typer.Option(help="Devices sharing the intra-node link (default: profile's, else 8)."),
     ] = None,
     compare: Annotated[
         str | None,
@@ -109,7 +122,13 @@ def plan_command(
     flops_formula: Annotated[
         str, typer.Option(help="full: every matmul incl. attention; 6p: 6 x params per token.")
     ] = "full",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object (see README).")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object: flat compute/energy keys, memory.* and comm.* nested (README).",
+        ),
+    ] = False,
 ) -> None:
     """Plan a run before submitting it: params, FLOPs, device- and wall-hours, MWh, tCO2,
     cost, memory per device (ZeRO model states + activations: does it fit?) and
