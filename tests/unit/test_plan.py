@@ -208,7 +208,7 @@ def test_weak_scaling_against_torchtitan_and_llm_foundry():
         (["--tokens", "inf"], "--tokens"),
         (["--pue", "5"], "--pue"),
         (["--device", "tpu-v9"], "--device"),
-        (["--compare", "h100,nope"], "--device"),
+        (["--compare", "h100,nope"], "--compare"),
         (["--currency", "hkd"], "--currency"),
         (["--gpus", "0"], "--gpus"),
         (["--flops-formula", "7p"], "--flops-formula"),
@@ -237,6 +237,14 @@ def test_a_bad_site_fact_in_a_profile_names_the_field(monkeypatch, capsys, tmp_p
     assert code == 2 and "Traceback" not in err
     expected = "currency" if field == "price_per_kwh" else field
     assert expected in err and str(profile) in err, err
+
+
+def test_a_profile_gpu_type_missing_from_the_table_is_named(monkeypatch, capsys, tmp_path):
+    text = (REPO / "slurm/clusters/hk-cyberport.yaml").read_text()
+    profile = tmp_path / "site.yaml"
+    profile.write_text(text.replace("gpu_type: h800", "gpu_type: mi300x"))
+    code, _, err = run_cli(monkeypatch, capsys, "plan", RECIPE, "--cluster", str(profile))
+    assert code == 2 and "gpu_type: unknown device 'mi300x'" in err, err
 
 
 def test_the_table_names_every_section(monkeypatch, capsys):

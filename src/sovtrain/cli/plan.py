@@ -33,13 +33,13 @@ def _check(name: str, value: Num, low: float, high: float, low_open: bool = Fals
         raise SovtrainError(f"--{name} {value}: must be a finite number in {side}{low}, {high}]")
 
 
-def _device(name: str) -> DeviceSpec:
+def _device(name: str, where: str = "--device") -> DeviceSpec:
     from sovtrain.model.devices import lookup_device
 
     try:
         return lookup_device(name)
     except KeyError as err:
-        raise SovtrainError(f"--device: {err.args[0]}") from None
+        raise SovtrainError(f"{where}: {err.args[0]}") from None
 
 
 def _site(cluster: str | None, overrides: dict[str, Any]) -> tuple[SiteFacts, str | None]:
@@ -160,12 +160,15 @@ def plan_command(
     site, gpu_type = _site(cluster, overrides)
     if device is None and cluster and gpu_type is None:
         raise SovtrainError(f"--cluster {cluster}: the profile has no gpu_type; give --device")
-    spec = _device(device or gpu_type or "h100")
+    if device is None and gpu_type is not None:
+        spec = _device(gpu_type, f"--cluster {cluster}: gpu_type")
+    else:
+        spec = _device(device or "h100")
     work = workload(load(recipe, set_).recipe, flops_formula)
     n = gpus or site.gpus_per_node
     out = plan(work, spec, n, tokens or work.default_tokens, mfu, site)
     if compare:
-        specs = [_device(name) for name in compare.split(",") if name.strip()]
+        specs = [_device(name, "--compare") for name in compare.split(",") if name.strip()]
         if not specs:
             raise SovtrainError("--compare: give at least one device, e.g. h100,h800")
         out["compare"] = compare_rows(work, specs, n, out["tokens"], mfu, site)

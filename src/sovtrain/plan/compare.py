@@ -9,6 +9,7 @@ predicts at N for each chip.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -22,7 +23,7 @@ def compare_row(
     """One chip: datasheet facts, then its hours, energy, fit and MFU ceiling at N."""
     hours = compute(work, spec, gpus, tokens, mfu)
     # a site's power override is for its own chip; other chips draw their TDP
-    row_site = SiteFacts(**{**site.__dict__, "power_w": None})
+    row_site = dataclasses.replace(site, power_w=None)
     return {
         "device": spec.key,
         "tier": spec.tier,
