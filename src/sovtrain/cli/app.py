@@ -21,6 +21,7 @@ from sovtrain.cli.evaluate import ask_command, eval_command
 from sovtrain.cli.export import export_command
 from sovtrain.cli.governance import audit_app, residency_app
 from sovtrain.cli.options import console
+from sovtrain.cli.plan import plan_command
 from sovtrain.cli.recipe import recipe_app
 from sovtrain.cli.slurm import slurm_app
 from sovtrain.cli.tracking import tracking_app
@@ -46,6 +47,7 @@ GROUPS: dict[str, typer.Typer] = {
 COMMANDS: dict[str, Callable[..., None]] = {
     "train": train,
     "flops": flops,
+    "plan": plan_command,
     "eval": eval_command,
     "ask": ask_command,
     "export": export_command,

@@ -64,7 +64,9 @@ def flops(
     tokens: Annotated[float | None, typer.Option(help="Training tokens D.")] = None,
     mfu: Annotated[float, typer.Option(help="Assumed model FLOPs utilisation.")] = 0.4,
 ) -> None:
-    """Parameters and training FLOPs per token; with --gpus/--tokens, wall time and GPU-hours."""
+    """Parameters and training FLOPs per token; with --gpus/--tokens, wall time and GPU-hours.
+
+    The compute part of `sovtrain plan`, kept for scripts that read its keys."""
     from sovtrain.model.build import build_config
     from sovtrain.model.flops import estimate_wall_time, model_cost
     from sovtrain.model.peak import lookup_tflops

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sovtrain import storage
 from sovtrain.core.paths import cache_root
@@ -34,11 +34,13 @@ from sovtrain.recipe.load import format_validation_error
 
 # The shapes the scheduler also renders into job scripts (it checks them again itself).
 _WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 _PATH = re.compile(r"^[A-Za-z0-9_./~$@{}+-]+$")  # residency roots: ~ and $VARS expanded
 
 
 class ComputeSite(BaseModel):
-    """The residency facts of one compute site (the rest of its profile is ignored here)."""
+    """The residency and site facts of one compute site (power, carbon, price, fabric);
+    the rest of its profile is the scheduler's and is ignored here."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -48,6 +50,24 @@ class ComputeSite(BaseModel):
         default_factory=list,
         description="Roots of the site's own file systems: storage in the site's region.",
     )
+    pue: float = Field(
+        1.0,
+        ge=1.0,
+        le=3.0,
+        description="Power usage effectiveness of the site (facility power / IT power).",
+    )
+    # More site facts for planning and energy reporting (`sovtrain plan`): facts of the facility
+    # and its grid, not of the scheduler, so they live here with the region.
+    grid_kg_co2_per_kwh: float | None = Field(
+        None, ge=0.0, le=2.0, description="Grid carbon intensity, kg CO2(eq) per kWh drawn."
+    )
+    price_per_kwh: float | None = Field(
+        None, ge=0.0, le=100.0, description="Electricity price per kWh, in `currency`."
+    )
+    currency: str | None = Field(None, description="ISO 4217 code of price_per_kwh: HKD, CNY.")
+    interconnect_gbps: float | None = Field(
+        None, gt=0.0, le=10_000.0, description="Inter-node bandwidth per GPU, Gbit/s (one way)."
+    )
 
     @field_validator("name", "region")
     @classmethod
@@ -55,6 +75,19 @@ class ComputeSite(BaseModel):
         if not _WORD.match(value):
             raise ValueError(f"value {value!r}: letters, digits, '.', '_', '+', '-' only")
         return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not _CURRENCY.match(value):
+            raise ValueError(f"{value!r}: a 3-letter ISO 4217 code such as HKD or CNY")
+        return value
+
+    @model_validator(mode="after")
+    def _price_has_currency(self) -> ComputeSite:
+        if self.price_per_kwh is not None and self.currency is None:
+            raise ValueError("price_per_kwh needs currency (e.g. HKD)")
+        return self
 
     @field_validator("filesystems")
     @classmethod

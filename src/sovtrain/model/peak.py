@@ -14,17 +14,12 @@ import time
 
 import torch
 
-# device key -> precision -> dense peak TFLOPS
+from sovtrain.model.devices import DEVICES, lookup_device
+
+# device key -> precision -> dense peak TFLOPS (from the datasheet table in `devices.py`)
 PEAK_TFLOPS: dict[str, dict[str, float]] = {
-    "h100-sxm": {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9},
-    "h100-pcie": {"bf16": 756.0, "fp16": 756.0, "fp32": 51.2},
-    "h200": {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9},
-    "h800": {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9},
-    "h20": {"bf16": 148.0, "fp16": 148.0, "fp32": 44.0},
-    "a100": {"bf16": 312.0, "fp16": 312.0, "fp32": 19.5},
-    "a800": {"bf16": 312.0, "fp16": 312.0, "fp32": 19.5},
-    "l40s": {"bf16": 362.1, "fp16": 362.1, "fp32": 91.6},
-    "ascend-910b": {"bf16": 320.0, "fp16": 320.0, "fp32": 80.0},
+    key: {"bf16": spec.bf16_tflops, "fp16": spec.bf16_tflops, "fp32": spec.fp32_tflops}
+    for key, spec in DEVICES.items()
 }
 
 # substrings of torch.cuda.get_device_name() -> table key, most specific first
@@ -68,13 +63,9 @@ def peak_flops(device: torch.device, precision: str, override_tflops: float | No
 
 
 def lookup_tflops(device_name: str, precision: str) -> float:
-    """Table lookup by our key (for `sovtrain flops --device h100`)."""
-    key = device_name.lower()
-    aliases = {"h100": "h100-sxm", "910b": "ascend-910b", "ascend": "ascend-910b"}
-    key = aliases.get(key, key)
-    if key not in PEAK_TFLOPS:
-        raise KeyError(f"unknown device {device_name!r}; known: {', '.join(sorted(PEAK_TFLOPS))}")
-    return PEAK_TFLOPS[key][precision]
+    """Table lookup by our key or an alias (for `sovtrain flops --device h100`)."""
+    spec = lookup_device(device_name)
+    return PEAK_TFLOPS[spec.key][precision]
 
 
 @functools.cache

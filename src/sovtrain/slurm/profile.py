@@ -120,6 +120,9 @@ class ClusterProfile(ComputeSite):
     max_nodes: int = Field(1, ge=1)
     gpus_per_node: int = Field(0, ge=0, le=16)
     gpu_type: str | None = Field(None, description="Peak-FLOPS table key: h100, h800, h20 ...")
+    gpu_power_w: float | None = Field(
+        None, gt=0.0, le=2000.0, description="Board power per GPU here (W); None: the TDP."
+    )
     cpus_per_node: int = Field(1, ge=1)
     mem_per_node_gb: int | None = Field(None, ge=1, description="None: all of the node's.")
     time_limit: str = Field("24:00:00", description="Default wall time, HH:MM:SS or D-HH:MM:SS")
