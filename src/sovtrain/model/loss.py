@@ -154,15 +154,17 @@ def _chunk_loss(
 ) -> torch.Tensor:
     """One chunk's loss sum; its gradient contributions go into `grads` (logits freed here)."""
     logits = F.linear(hidden, weight, bias).float()  # as lm_head, then transformers' upcast
+    # the fused log-softmax (as F.cross_entropy's): twice as fast as logsumexp on the CPU
+    logp = torch.log_softmax(logits, dim=-1)
+    del logits
     valid = targets != IGNORE_INDEX
     safe = targets.clamp(min=0).unsqueeze(1)
-    lse = torch.logsumexp(logits, dim=-1)
-    picked = logits.gather(1, safe).squeeze(1)
-    loss = torch.where(valid, lse - picked, 0.0).sum()
+    picked = logp.gather(1, safe).squeeze(1)
+    loss = -torch.where(valid, picked, 0.0).sum()
     if not grads.any:
         return loss
-    # d loss_sum / d logits = softmax - onehot on valid rows; in place: no second chunk
-    grad = logits.sub_(lse.unsqueeze(1)).exp_()
+    # d loss_sum / d logits = softmax - onehot on valid rows, in place in the chunk
+    grad = logp.exp_()
     grad.scatter_add_(1, safe, torch.full_like(picked, -1.0).unsqueeze(1))
     grad.mul_((valid.float() * scale).unsqueeze(1))
     grad_low = grad.to(grads.dtype)
