@@ -204,3 +204,17 @@ def test_engine_step_equals_full(tiny_recipe, stage):
     lines = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
     full, chunked = (list(map(float, lines[m].split())) for m in ("full", "chunked"))
     assert chunked == pytest.approx(full, rel=1e-5, abs=1e-6)
+
+
+def test_fp16_grads_survive_the_loss_scale():
+    """fp16: the per-token gradients (about 1/tokens) are kept in fp32 until `backward`
+    applies the loss scale, so they come out as the fp32 reference's, in fp16."""
+    h, w, labels = _inputs(tokens=200, hidden=16, vocab=64)
+    full_cross_entropy(h @ w.T, labels).backward()
+    reference = [h.grad, w.grad]
+    h16 = h.detach().half().requires_grad_()
+    w16 = w.detach().half().requires_grad_()
+    (chunked_cross_entropy(h16, w16, labels, chunk_tokens=64) * 1024).backward()
+    for got, want in zip((h16.grad, w16.grad), reference, strict=True):
+        assert got.dtype == torch.float16
+        torch.testing.assert_close(got.float() / 1024, want, rtol=1e-2, atol=1e-5)

@@ -54,9 +54,9 @@ def use_chunked_loss(model: torch.nn.Module) -> torch.nn.Module:
 
 def _forward(model: Any, full: Any, *args: Any, **kwargs: Any) -> Any:
     """The chunked loss when there are labels and nothing asks for more; else `full`."""
-    reason = None if args else _full_because(model, kwargs)
-    if args or kwargs.get("labels") is None:
+    if args or kwargs.get("labels") is None:  # generation, or a caller we do not know
         return full(model, *args, **kwargs)
+    reason = _full_because(model, kwargs)
     if reason is not None:
         _note(model, reason)
         return full(model, *args, **kwargs)

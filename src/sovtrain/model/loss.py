@@ -109,8 +109,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
 
 
 class _Grads:
-    """The gradients `forward` fills in chunk by chunk: d hidden in the hidden's dtype
-    (each chunk's rows written once), d weight and d bias accumulated in fp32."""
+    """The gradients `forward` fills in chunk by chunk: d hidden in the hidden's dtype (fp32
+    for fp16; each chunk's rows written once), d weight and d bias accumulated in fp32."""
 
     def __init__(
         self,
@@ -121,7 +121,6 @@ class _Grads:
         want_w: bool,
         want_b: bool,
     ) -> None:
-        self.weight_dtype = weight.dtype
         # fp16 gradients of a mean underflow before the loss scale reaches them: fp32 matmuls
         self.dtype = torch.float32 if hidden.dtype == torch.float16 else hidden.dtype
         self.lm_weight = weight.to(self.dtype)  # the weight itself unless fp16 (then one copy)
@@ -133,14 +132,10 @@ class _Grads:
         self.any = want_h or want_w or want_b
 
     def saved(self) -> list[torch.Tensor]:
-        out = []
-        if self.hidden is not None:
-            out.append(self.hidden)
-        if self.weight is not None:
-            out.append(self.weight.to(self.weight_dtype))
-        if self.bias is not None:
-            out.append(self.bias.to(self.weight_dtype))
-        return out
+        """Kept in fp32 (no second copy, and fp16 ones must not underflow before `backward`
+        applies the loss scale); autograd casts each to its input's dtype."""
+        grads = (self.hidden, self.weight, self.bias)
+        return [grad for grad in grads if grad is not None]
 
 
 def _chunk_loss(
