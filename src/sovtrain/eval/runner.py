@@ -26,6 +26,7 @@ from sovtrain.data.chat import stop_token_ids
 from sovtrain.data.loader import PackedDataset
 from sovtrain.eval import metrics
 from sovtrain.model.build import build_model
+from sovtrain.model.chunked_head import use_chunked_loss
 from sovtrain.model.converters import apply_lora
 from sovtrain.model.init import load_into
 from sovtrain.model.weights import consolidate
@@ -50,6 +51,8 @@ class EvalResult:
 def load_checkpoint_model(recipe: Any, step_uri: str, vocab_size: int) -> torch.nn.Module:
     """The trained model (LoRA-wrapped when the recipe used adapters), in eval mode."""
     model: torch.nn.Module = build_model(recipe.model, vocab_size, recipe.run.seed)
+    if recipe.train.cross_entropy == "chunked":  # the loss training computed, the same way
+        model = use_chunked_loss(model)
     if recipe.finetune is not None and recipe.finetune.lora is not None:
         model = apply_lora(model, recipe.finetune.lora)
     with storage.local_dir(step_uri, purpose="checkpoint") as local:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import torch
 
+from sovtrain.model.chunked_head import use_chunked_loss
 from sovtrain.recipe.schema import Recipe
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,22 @@ class LoraConverter:
         return apply_lora(model, lora)
 
 
+@dataclass(frozen=True)
+class ChunkedLossConverter:
+    """`train.cross_entropy: chunked`: the loss without the full logits
+    (`model/chunked_head.py`). Before LoRA: peft then calls this forward of the base."""
+
+    name: str = "chunked-cross-entropy"
+
+    def convert(self, model: torch.nn.Module, recipe: Recipe) -> torch.nn.Module:
+        return use_chunked_loss(model)
+
+
 def converters_for(recipe: Recipe) -> list[ModelConverter]:
     """The converters this recipe asks for, in the order they apply."""
     converters: list[ModelConverter] = []
+    if recipe.train.cross_entropy == "chunked":
+        converters.append(ChunkedLossConverter())
     if recipe.finetune is not None and recipe.finetune.lora is not None:
         converters.append(LoraConverter())
     return converters

@@ -216,6 +216,16 @@ class TrainSection(Section):
     optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
     grad_clip: float = Field(1.0, ge=0, description="Max global grad norm; 0 disables.")
     precision: Literal["bf16", "fp16", "fp32"] = "bf16"
+    cross_entropy: Literal["chunked", "full"] = Field(
+        "chunked",
+        description=(
+            "How the loss meets the LM head. chunked: the head matmul and the cross-entropy "
+            "run chunk by chunk over tokens, so the fp32 logits of micro_batch x seq_len x "
+            "vocab never exist (same loss and gradients). full: transformers' own loss on "
+            "the whole logits. Architectures chunked does not know, a LoRA-wrapped lm_head "
+            "and ZeRO-3 take the full path with one info line."
+        ),
+    )
     log_interval: int = Field(10, ge=1)
     eval_interval: int = Field(100, ge=1)
     eval_batches: int = Field(8, ge=1)
