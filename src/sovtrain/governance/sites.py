@@ -48,6 +48,12 @@ class ComputeSite(BaseModel):
         default_factory=list,
         description="Roots of the site's own file systems: storage in the site's region.",
     )
+    pue: float = Field(
+        1.0,
+        ge=1.0,
+        le=3.0,
+        description="Power usage effectiveness of the site (facility power / IT power).",
+    )
 
     @field_validator("name", "region")
     @classmethod

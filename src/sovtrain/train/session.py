@@ -41,6 +41,7 @@ from sovtrain.tracking import (
 from sovtrain.train.async_checkpoint import AsyncCheckpointWriter
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from sovtrain.train.ds_config import deepspeed_config
+from sovtrain.train.energy import EnergyMeter, open_reader
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
 from sovtrain.train.loop import RunSummary, Trainer
 from sovtrain.train.metrics import ThroughputMeter
@@ -204,6 +205,14 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
     )
 
 
+def energy_meter(ctx: DistContext, admission: Admission) -> EnergyMeter:
+    """This rank's GPU energy counter (none on a CPU or without NVML: no energy metrics),
+    with the PUE of the site the admission placed the run on."""
+    reader, why_not = open_reader(ctx.device)
+    pue = admission.site.cluster.pue
+    return EnergyMeter(reader, why_not, ctx.host_group, pue=pue, is_main=ctx.is_main)
+
+
 def log_run_metadata(session: Session) -> None:
     """Params, tags and artifacts that make a run reproducible and findable."""
     loaded, ctx, tracker = session.loaded, session.ctx, session.tracker
@@ -226,6 +235,7 @@ def log_run_metadata(session: Session) -> None:
             "recipe_digest": loaded.digest,
             "output_uri": loaded.recipe.run.output_uri,
             "resumed_from": session.resumed_from or "",
+            "site_pue": f"{session.admission.site.cluster.pue:g}",
         }
     )
     tracker.set_tags(compliance_tags(session.admission))
@@ -275,9 +285,11 @@ def open_session(
     meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
     writer = AsyncCheckpointWriter(store) if recipe.checkpoint.async_save else store
     watchdog = Watchdog.for_world(recipe.train.collective_timeout_s, ctx.rank, ctx.world_size)
+    energy = energy_meter(ctx, admission)
     trainer = Trainer(
-        loaded, ctx, engine, shards_uri, writer, state, meter, tracker, watchdog=watchdog
-    )
+        loaded, ctx, engine, shards_uri, writer, state, meter, tracker, watchdog=watchdog,
+        energy=energy,
+    )  # fmt: skip
     session = Session(
         loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token,
         resumed_from, admission,
