@@ -32,11 +32,14 @@ from sovtrain.model.flops import model_cost
 from sovtrain.model.peak import device_key, peak_flops
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import (
+    FanOutTracker,
     MlflowTracker,
     NullTracker,
+    SystemMetricsTracker,
     Tracker,
     default_tracking_uri,
     flatten,
+    node_id,
 )
 from sovtrain.train.async_checkpoint import AsyncCheckpointWriter
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
@@ -176,6 +179,28 @@ def git_sha() -> str:
 
 
 def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> Tracker:
+    """Rank 0's MLflow run (a `NullTracker` elsewhere), plus MLflow's system metrics on the
+    first rank of each host in a GPU run."""
+    return with_system_metrics(mlflow_tracker(loaded, ctx, run_id), loaded, ctx)
+
+
+def with_system_metrics(tracker: Tracker, loaded: LoadedRecipe, ctx: DistContext) -> Tracker:
+    """GPU runs only (a CPU run's tests must not depend on a sampling thread): every rank
+    learns rank 0's run, the first local rank of each host samples its host. An embedded
+    store (a sqlite file in the run directory) has one writer host: rank 0's only."""
+    tracking = loaded.recipe.tracking
+    if ctx.device.type != "cuda" or not tracking.enabled:
+        return tracker
+    run_id, uri = broadcast_object((tracker.run_id, getattr(tracker, "tracking_uri", None)))
+    if ctx.local_rank != 0 or run_id is None or uri is None:
+        return tracker
+    if tracking.uri is None and not ctx.is_main:
+        return tracker
+    system = SystemMetricsTracker.start(uri, run_id, node_id())
+    return tracker if system is None else FanOutTracker([tracker, system])
+
+
+def mlflow_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> Tracker:
     recipe = loaded.recipe
     if not ctx.is_main or not recipe.tracking.enabled:
         return NullTracker()
