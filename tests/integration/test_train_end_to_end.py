@@ -18,6 +18,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from sovtrain.train.checkpoint import CheckpointStore
+from sovtrain.train.energy import ENERGY_KEYS
 from tests.conftest import REPO, TINY_RECIPE, tracked_recipe, write_recipe
 from tests.integration.servers import mlflow_server
 
@@ -87,6 +88,8 @@ def test_mlflow_records_params_tags_metrics_and_artifacts(runs):
     assert run.info.status == "FINISHED"
     for key in METRICS:
         assert client.get_metric_history(run.info.run_id, key), f"metric {key} missing"
+    # a CPU run measures no energy: the keys are absent, not zero (train/energy.py)
+    assert not set(ENERGY_KEYS) & set(run.data.metrics), run.data.metrics.keys()
     params = run.data.params
     assert params["world_size"] == "2"
     assert params["train.seq_len"] == "64"

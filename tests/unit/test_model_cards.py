@@ -193,3 +193,30 @@ def test_exported_model_card_names_the_base(world, foreign_base):
     assert "licence: LicenseRef-Tiny-Test (Tiny Test Licence" in text
     shard = _shards(base)[0].name
     assert f"`{shard}`: `{front['sovtrain']['base']['weights_sha256'][shard]}`" in text
+
+
+def test_the_cards_compute_section_has_energy_only_when_the_run_measured_it(world, foreign_base):
+    from sovtrain.export.model_card import render_model_card, training_energy
+
+    base = _copy_base(world, foreign_base)
+    _write_card(world, base)
+    assert training_energy({"step": 10, "energy_j": None}) is None  # a CPU run
+    assert training_energy({"step": 10}) is None  # a checkpoint older than energy metering
+    energy = training_energy({"energy_j": 7.2e6, "energy_site_j": 9.36e6})
+    assert energy == {"kwh": 2.0, "site_kwh": 2.6}
+    cards = [
+        render_model_card(
+            _recipe(world, base),
+            params=1000,
+            step=10,
+            tokens_seen=640,
+            lineage=["synthetic-finance-bilingual"],
+            manifest={},
+            manifest_digest="0" * 64,
+            energy=figures,
+        )
+        for figures in (energy, None)
+    ]
+    compute = cards[0].split("## Training compute", 1)[1]
+    assert "- energy (GPU boards, all ranks): 2 kWh; with the site's PUE: 2.6 kWh" in compute
+    assert "energy" not in cards[1].split("## Training compute", 1)[1]

@@ -263,7 +263,7 @@ def _model_card(
     eval_table: list[dict[str, Any]] | None,
 ) -> str:
     """README.md: the model card, with the eval rows of this very step when there are."""
-    from sovtrain.export.model_card import render_model_card, training_compute
+    from sovtrain.export.model_card import render_model_card, training_compute, training_energy
 
     step = int(train_state.get("step", 0))
     if eval_table is None:
@@ -278,6 +278,7 @@ def _model_card(
         manifest_digest=src.manifest_digest,
         eval_table=eval_table,
         compute=training_compute(src.loaded.recipe, src.run_uri, train_state),
+        energy=training_energy(train_state),
         kind=kind,
         weights_from=weights_from,
     )

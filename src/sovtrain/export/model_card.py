@@ -202,6 +202,7 @@ def render_model_card(
     manifest_digest: str,
     eval_table: list[dict[str, Any]] | None = None,
     compute: dict[str, Any] | None = None,
+    energy: dict[str, float] | None = None,
     kind: str = "full",
     weights_from: str = "module",
     today: dt.date | None = None,
@@ -251,6 +252,7 @@ def render_model_card(
         "step": step,
         "tokens_seen": tokens_seen,
         "compute": _compute(compute),
+        "energy": energy,
     }
     return _environment().get_template("model_card.md.j2").render(context)
 
@@ -276,6 +278,17 @@ def _architecture(recipe: Any, manifest: dict[str, Any]) -> dict[str, Any]:
     from sovtrain.model.build import build_config
 
     return build_config(recipe.model, manifest.get("vocab_size")).to_dict()
+
+
+def training_energy(state: dict[str, Any]) -> dict[str, float] | None:
+    """The run's GPU board energy (kWh) and the same times each window's site PUE, from the
+    checkpoint's state (`train/energy.py`); None when the run measured none (a CPU run, a
+    checkpoint older than energy metering): the card then shows no energy line, not 0."""
+    joules = state.get("energy_j")
+    if joules is None:
+        return None
+    site = state.get("energy_site_j")
+    return {"kwh": joules / 3.6e6, "site_kwh": (joules if site is None else site) / 3.6e6}
 
 
 def training_compute(recipe: Any, run_uri: str, state: dict[str, Any]) -> dict[str, Any] | None:

@@ -15,14 +15,17 @@ from sovtrain.tracking.mlflow_run import (
     run_tracking_uri,
 )
 from sovtrain.tracking.protocol import FanOutTracker, Tracker
+from sovtrain.tracking.system_metrics import SystemMetricsTracker, node_id
 
 __all__ = [
     "FanOutTracker",
     "MlflowTracker",
     "NullTracker",
+    "SystemMetricsTracker",
     "Tracker",
     "default_tracking_uri",
     "flatten",
+    "node_id",
     "run_tracking_uri",
     "spool_dir",
 ]

@@ -3,7 +3,8 @@
     <output_uri>/checkpoints/
         step_00001000/
             <DeepSpeed files>            model + ZeRO optimizer partitions (per rank)
-            sovtrain_state.json          step, tokens, sampler position, recipe digest, run id
+            sovtrain_state.json          step, tokens, sampler position, recipe digest, run id,
+                                         energy_j (GPU runs)
             sovtrain_rng_rank00000.pt    per-rank RNG states
             manifest.json                sha256 + bytes of every file above; written last
         step_00001000.universal/         its world-size-independent copy, made on a resume

@@ -29,6 +29,7 @@ from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import Tracker
 from sovtrain.train.cadence import EvalCadence, default_hooks
 from sovtrain.train.checkpoint import SavedCheckpoint, step_name
+from sovtrain.train.energy import EnergyMeter
 from sovtrain.train.hooks import Hook, Hooks, StepEnd
 from sovtrain.train.metrics import DeviceAccumulator, ThroughputMeter
 
@@ -51,6 +52,11 @@ class TrainState:
     saved_for: str = (
         "interval"  # why the checkpoint was written: interval | final | pause | SIGUSR1 ...
     )
+    # GPU board energy of the whole job so far, J (`train/energy.py`), and the same with
+    # each window times its site's PUE; None: never measured (CPU runs, checkpoints older
+    # than energy metering, which a metered resume then counts from)
+    energy_j: float | None = None
+    energy_site_j: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -71,6 +77,11 @@ class RunSummary:
     # resumed invocation, or when the run starts from scratch)
     eval_loss_before: float = math.nan
     eval_step: int | None = None  # the step `eval_loss` was measured at
+    # GPU board energy, J: the run's total, the same x site PUE, this invocation's share;
+    # None when this invocation measured none (CPU, no NVML)
+    energy_j: float | None = None
+    energy_site_j: float | None = None
+    energy_invocation_j: float | None = None
 
 
 class CheckpointWriter(Protocol):
@@ -92,6 +103,7 @@ class Trainer:
     extra_hooks: Sequence[Hook] = ()  # after the default cadences (e.g. harness evals)
     # progress marks for the stall watchdog (`distributed/watchdog.py`), armed in `run`
     watchdog: Progress = UNWATCHED
+    energy: EnergyMeter = EnergyMeter(None, "no energy meter was given")  # no keys logged
 
     def __init__(
         self,
@@ -105,6 +117,7 @@ class Trainer:
         tracker: Tracker,
         extra_hooks: Sequence[Hook] = (),
         watchdog: Progress = UNWATCHED,
+        energy: EnergyMeter | None = None,
     ) -> None:
         self.recipe = loaded.recipe
         self.ctx = ctx
@@ -115,6 +128,7 @@ class Trainer:
         self.tracker = tracker
         self.extra_hooks = tuple(extra_hooks)
         self.watchdog = watchdog
+        self.energy = energy if energy is not None else EnergyMeter(None, "no energy meter")
         train = self.recipe.train
         self.accumulation = train.grad_accumulation(ctx.world_size)
         self.total_steps = train.total_steps
@@ -140,6 +154,8 @@ class Trainer:
         and return, so a rerun continues: chunked jobs on time-limited partitions)."""
         start_step = self.state.step
         self.meter.reset(self.state.tokens_seen, start_step)
+        state = self.state
+        self.energy.start(state.energy_j, state.energy_site_j, state.tokens_seen)
         cadences = default_hooks(self.recipe, self.ctx.is_main, start_step, self.total_steps)
         self.hooks = Hooks([*cadences, *self.extra_hooks])
         end: StepEnd | None = None
@@ -209,6 +225,7 @@ class Trainer:
         evals = self.hooks.find(EvalCadence)
         eval_loss = evals.loss if evals else math.nan
         steps_run = self.state.step - start_step
+        energy = self.energy
         return RunSummary(
             final_step=self.state.step,
             tokens_seen=self.state.tokens_seen,
@@ -221,6 +238,9 @@ class Trainer:
             losses=self.losses,
             stopped_by=end.signal if end else None,
             eval_loss_before=evals.before if evals else math.nan,
+            energy_j=energy.total_j,
+            energy_site_j=energy.site_j,
+            energy_invocation_j=energy.invocation_j if energy.total_j is not None else None,
         )
 
     # ------------------------------------------------------------------ called by hooks
@@ -242,7 +262,9 @@ class Trainer:
             "lr": self.engine.get_lr()[0],
             "grad_norm": _as_float(self.engine.get_global_grad_norm()),
             **rates,
+            **self.energy.window(self.state.tokens_seen),  # absent when not measured
         }
+        self._keep_energy()
         self.losses.append((step, loss))
         self.tracker.log_metrics(metrics, step)
         if self.ctx.is_main:
@@ -256,6 +278,10 @@ class Trainer:
                 rates["tflops_per_device"],
                 100 * rates["mfu"],
             )
+            if "power_w" in metrics:
+                log.info("step %d energy %.4g kWh | %.0f W | %.3g J/token", step,
+                         metrics["energy_j"] / 3.6e6, metrics["power_w"],
+                         metrics.get("energy_j_per_token", math.nan))  # fmt: skip
 
     @torch.no_grad()
     def evaluate(self, note: str = "") -> float:
@@ -295,6 +321,8 @@ class Trainer:
         self.refuse_if_diverged()
         self._published(self.store.drain())  # the one in flight first: at most one
         self.state.saved_for = reason  # a signalled checkpoint is marked as such
+        self.energy.sample()  # the state written carries the energy up to this save
+        self._keep_energy()
         saved = self.store.save(self.engine, self.state.to_dict())
         self._published(saved)
         self.meter.exclude(time.perf_counter() - started)
@@ -312,6 +340,13 @@ class Trainer:
             self._published(self.store.drain(agree=False))
         except Exception as err:
             log.error("the checkpoint in flight was not published: %s", err)
+
+    def _keep_energy(self) -> None:
+        """The meter's totals into the state a checkpoint carries (a meter that measured
+        nothing leaves what the state carried: a GPU run resumed on CPUs keeps its total)."""
+        if self.energy.total_j is not None:
+            self.state.energy_j = self.energy.total_j
+            self.state.energy_site_j = self.energy.site_j
 
     def mark(self, operation: str) -> None:
         """Tell the watchdog this rank progressed: it now does `operation`."""

@@ -7,6 +7,7 @@ import math
 from rich.console import Console
 
 from sovtrain import storage
+from sovtrain.train.energy import kwh
 from sovtrain.train.loop import RunSummary
 from sovtrain.train.session import Session
 
@@ -30,6 +31,7 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
         eval_row(summary),
         ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
         ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),
+        *energy_rows(summary, session.admission.site.cluster.pue),
         ("checkpoint", ckpt),
         ("MLflow run", run_id),
     ]
@@ -48,6 +50,23 @@ def eval_row(summary: RunSummary) -> tuple[str, str]:
     if math.isnan(summary.eval_loss_before):
         return "final eval loss", final
     return "eval loss", f"{summary.eval_loss_before:.4f} (base, step 0) -> {final}"
+
+
+def energy_rows(summary: RunSummary, pue: float) -> list[tuple[str, str]]:
+    """`energy  X kWh (X kWh x PUE p = Z kWh at the site)` when this invocation measured
+    GPU energy; no row at all otherwise (a CPU run has no energy figure, not a zero one).
+    Z is the sum of each window's joules times the PUE of the site it ran at, so a run
+    resumed on another site is still right; `pue` is this invocation's site."""
+    if summary.energy_j is None:
+        return []
+    total, site = kwh(summary.energy_j), kwh(summary.energy_site_j or summary.energy_j * pue)
+    text = f"{total:.4g} kWh ({total:.4g} kWh x PUE {pue:g} = {site:.4g} kWh at the site)"
+    if summary.energy_site_j is not None and abs(site - total * pue) > 1e-9 * max(site, 1):
+        text = f"{total:.4g} kWh ({site:.4g} kWh at the sites, PUE {pue:g} here)"
+    invocation = summary.energy_invocation_j
+    if invocation is not None and abs(invocation - summary.energy_j) > 1e-6:
+        text += f"; this invocation {kwh(invocation):.4g} kWh"
+    return [("energy", text)]
 
 
 def print_summary(session: Session, summary: RunSummary) -> None:

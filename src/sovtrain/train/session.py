@@ -32,15 +32,19 @@ from sovtrain.model.flops import model_cost
 from sovtrain.model.peak import device_key, peak_flops
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import (
+    FanOutTracker,
     MlflowTracker,
     NullTracker,
+    SystemMetricsTracker,
     Tracker,
     default_tracking_uri,
     flatten,
+    node_id,
 )
 from sovtrain.train.async_checkpoint import AsyncCheckpointWriter
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from sovtrain.train.ds_config import deepspeed_config
+from sovtrain.train.energy import EnergyMeter, open_reader
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
 from sovtrain.train.loop import RunSummary, Trainer
 from sovtrain.train.metrics import ThroughputMeter
@@ -175,6 +179,28 @@ def git_sha() -> str:
 
 
 def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> Tracker:
+    """Rank 0's MLflow run (a `NullTracker` elsewhere), plus MLflow's system metrics on the
+    first rank of each host in a GPU run."""
+    return with_system_metrics(mlflow_tracker(loaded, ctx, run_id), loaded, ctx)
+
+
+def with_system_metrics(tracker: Tracker, loaded: LoadedRecipe, ctx: DistContext) -> Tracker:
+    """GPU runs only (a CPU run's tests must not depend on a sampling thread): every rank
+    learns rank 0's run, the first local rank of each host samples its host. An embedded
+    store (a sqlite file in the run directory) has one writer host: rank 0's only."""
+    tracking = loaded.recipe.tracking
+    if ctx.device.type != "cuda" or not tracking.enabled:
+        return tracker
+    run_id, uri = broadcast_object((tracker.run_id, getattr(tracker, "tracking_uri", None)))
+    if ctx.local_rank != 0 or run_id is None or uri is None:
+        return tracker
+    if tracking.uri is None and not ctx.is_main:
+        return tracker
+    system = SystemMetricsTracker.start(uri, run_id, node_id())
+    return tracker if system is None else FanOutTracker([tracker, system])
+
+
+def mlflow_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> Tracker:
     recipe = loaded.recipe
     if not ctx.is_main or not recipe.tracking.enabled:
         return NullTracker()
@@ -204,6 +230,14 @@ def make_tracker(loaded: LoadedRecipe, ctx: DistContext, run_id: str | None) -> 
     )
 
 
+def energy_meter(ctx: DistContext, admission: Admission) -> EnergyMeter:
+    """This rank's GPU energy counter (none on a CPU or without NVML: no energy metrics),
+    with the PUE of the site the admission placed the run on."""
+    reader, why_not = open_reader(ctx.device)
+    pue = admission.site.cluster.pue
+    return EnergyMeter(reader, why_not, ctx.host_group, pue=pue, is_main=ctx.is_main)
+
+
 def log_run_metadata(session: Session) -> None:
     """Params, tags and artifacts that make a run reproducible and findable."""
     loaded, ctx, tracker = session.loaded, session.ctx, session.tracker
@@ -226,6 +260,7 @@ def log_run_metadata(session: Session) -> None:
             "recipe_digest": loaded.digest,
             "output_uri": loaded.recipe.run.output_uri,
             "resumed_from": session.resumed_from or "",
+            "site_pue": f"{session.admission.site.cluster.pue:g}",
         }
     )
     tracker.set_tags(compliance_tags(session.admission))
@@ -275,9 +310,11 @@ def open_session(
     meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
     writer = AsyncCheckpointWriter(store) if recipe.checkpoint.async_save else store
     watchdog = Watchdog.for_world(recipe.train.collective_timeout_s, ctx.rank, ctx.world_size)
+    energy = energy_meter(ctx, admission)
     trainer = Trainer(
-        loaded, ctx, engine, shards_uri, writer, state, meter, tracker, watchdog=watchdog
-    )
+        loaded, ctx, engine, shards_uri, writer, state, meter, tracker, watchdog=watchdog,
+        energy=energy,
+    )  # fmt: skip
     session = Session(
         loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token,
         resumed_from, admission,
