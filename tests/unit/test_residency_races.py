@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from sovtrain import storage
 from sovtrain.core.errors import PolicyRefused, StorageError
@@ -107,7 +108,8 @@ def test_the_run_directorys_own_mlflow_store_is_never_written_through_a_swapped_
 
     loaded = load_recipe(private_recipe(world))
     enforce(loaded.recipe, "site-hk", "test")
-    tracker = make_tracker(loaded, DistContext(0, 1, 0, "single", "cpu", "gloo"), None)
+    alone = DistContext(0, 1, 0, "single", torch.device("cpu"), "gloo")
+    tracker = make_tracker(loaded, alone, None)
     tracker.log_metrics({"loss": 2.0}, 1)
     tracker.log_dict({"step": 1}, "checkpoints/step_00000001.json")
     assert tracker.flush(30)
