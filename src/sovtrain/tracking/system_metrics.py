@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
+
+from sovtrain.tracking.mlflow_run import NullTracker
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,9 @@ def node_id() -> str:
     return os.environ.get("SLURMD_NODENAME") or socket.gethostname().split(".")[0]
 
 
-class SystemMetricsTracker:
-    """MLflow's system metrics monitor for run `run_id`, sampling from `start` to `finish`."""
+class SystemMetricsTracker(NullTracker):
+    """MLflow's system metrics monitor for run `run_id`, sampling from `start` to `finish`;
+    every other call is the `NullTracker`'s no-op."""
 
     run_id: str | None = None  # never the primary tracker: the MLflow run's id comes first
 
@@ -51,30 +52,6 @@ class SystemMetricsTracker:
             return None
         log.info("MLflow system metrics on (node id %s)", monitor.node_id)
         return cls(monitor)
-
-    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
-        pass
-
-    def log_params(self, params: Mapping[str, Any]) -> None:
-        pass
-
-    def set_tags(self, tags: Mapping[str, str]) -> None:
-        pass
-
-    def log_text(self, text: str, artifact_path: str) -> None:
-        pass
-
-    def log_dict(self, data: Mapping[str, Any], artifact_path: str) -> None:
-        pass
-
-    def log_datasets(self, datasets: list[Mapping[str, Any]]) -> None:
-        pass
-
-    def log_file(self, path: Path, artifact_path: str | None = None) -> None:
-        pass
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return True
 
     def finish(self, status: str = "FINISHED") -> None:
         """Stop sampling (the thread waits at most one sampling interval) and flush."""
