@@ -42,13 +42,15 @@ def train(
     if nproc > 1 and not in_distributed_launch():
         enforce(loaded.recipe, cluster, loaded.recipe.run.name, install=False)
         relaunch_with_torchrun(nproc)
+    from sovtrain.eval.harness_cadence import harness_hooks
     from sovtrain.train.report import print_summary
     from sovtrain.train.requeue import end_stopped_invocation
     from sovtrain.train.session import run_training
 
     session, summary = run_training(
-        loaded, resume=resume, peak_tflops=peak_tflops, stop_after=stop_after, cluster=cluster
-    )
+        loaded, resume=resume, peak_tflops=peak_tflops, stop_after=stop_after, cluster=cluster,
+        hook_factories=(harness_hooks,),  # eval.harness, when the recipe has it
+    )  # fmt: skip
     if session.ctx.is_main:
         print_summary(session, summary)
     # a signalled stop before the end: leave the requeue marker, or exit 75

@@ -155,19 +155,28 @@ def resolve_source(source: str) -> ExportSource:
 
 
 def _run_eval_table(run_uri: str, step: int) -> list[dict[str, Any]] | None:
-    """Rows of `sovtrain eval` for this very step (`<run>/eval/eval.json`), if there are."""
-    uri = storage.join(run_uri, "eval", "eval.json")
+    """Rows of `sovtrain eval` for this very step: perplexity and task metrics
+    (`<run>/eval/eval.json`), then lm-eval harness tasks scored on the same weights
+    (`<run>/eval/harness/step_XXXXXXXX/card.json`); None when there are none."""
+    rows = _eval_file_rows(storage.join(run_uri, "eval", "eval.json"), step)
+    harness = storage.join(run_uri, "eval", "harness", f"step_{step:08d}", "card.json")
+    return [*rows, *_eval_file_rows(harness, None)] or None
+
+
+def _eval_file_rows(uri: str, step: int | None) -> list[dict[str, Any]]:
+    """The `rows` of an eval JSON file; none when absent, unreadable (an export must not fail
+    over an eval file) or written for another step than `step`."""
     try:
         if not storage.exists(uri, purpose="artifact"):
-            return None
+            return []
         payload = json.loads(storage.read_text(uri, purpose="artifact"))
     except (OSError, ValueError) as err:
         log.warning("ignoring %s: %s", uri, err)
-        return None
-    if payload.get("step") != step:
+        return []
+    if step is not None and payload.get("step") != step:
         log.info("%s is not for the exported step %d: not in the model card", uri, step)
-        return None
-    return list(payload.get("rows") or []) or None
+        return []
+    return list(payload.get("rows") or [])
 
 
 def _run_recipe(run_uri: str) -> LoadedRecipe:
@@ -281,4 +290,5 @@ def _model_card(
         energy=training_energy(train_state),
         kind=kind,
         weights_from=weights_from,
+        mlflow_run_id=train_state.get("mlflow_run_id"),
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -34,6 +35,8 @@ from sovtrain import storage
 log = logging.getLogger(__name__)
 _LANG_LABELS = ("en", "zh-Hant", "zh-Hans")
 _NOT_LANGUAGES = {"mixed", "other"}
+# the Evaluation section of a rendered card, up to the next section
+_SECTION = re.compile(r"^## Evaluation\n.*?(?=^## |\Z)", re.S | re.M)
 
 
 def _load_cards(ids: Sequence[str]) -> dict[str, Any]:
@@ -205,6 +208,7 @@ def render_model_card(
     energy: dict[str, float] | None = None,
     kind: str = "full",
     weights_from: str = "module",
+    mlflow_run_id: str | None = None,
     today: dt.date | None = None,
 ) -> str:
     """README.md text: YAML front matter, then summary, data, residency, uses, eval, compute.
@@ -221,6 +225,9 @@ def render_model_card(
     arch = config.get("model_type", recipe.model.arch)
     sovtrain = {
         "run": recipe.run.name,
+        # where `sovtrain eval EXPORT` files its results and finds the run's tracking
+        "output_uri": storage.canonical_uri(recipe.run.output_uri),
+        "mlflow_run_id": mlflow_run_id,
         "step": step,
         "kind": kind,
         "weights_from": weights_from,
@@ -255,6 +262,51 @@ def render_model_card(
         "energy": energy,
     }
     return _environment().get_template("model_card.md.j2").render(context)
+
+
+def render_eval_section(rows: Sequence[dict[str, Any]]) -> str:
+    """The card's Evaluation section alone (what `sovtrain eval EXPORT --tasks` rewrites)."""
+    context = {"eval_rows": _eval_rows(list(rows)), "eval_with_n": any("n" in r for r in rows)}
+    return _environment().get_template("model_card_eval.md.j2").render(context)
+
+
+def update_eval_section(readme: str, rows: Sequence[dict[str, Any]]) -> str:
+    """`readme` with its Evaluation section re-rendered: the rows it had, except those of the
+    tasks in `rows` (metric `<task>/<name>`), then `rows`. A card without the section gets one
+    at the end."""
+    tasks = {row["metric"].split("/", 1)[0] for row in rows}
+    match = _SECTION.search(readme)
+    kept = [r for r in _table_rows(match.group(0) if match else "")
+            if r.get("metric", "").split("/", 1)[0] not in tasks]  # fmt: skip
+    section = render_eval_section([*kept, *rows]).rstrip("\n") + "\n\n"
+    if match is None:
+        return readme.rstrip("\n") + "\n\n" + section
+    return readme[: match.start()] + section + readme[match.end() :]
+
+
+def add_eval_rows(export_uri: str, rows: Sequence[dict[str, Any]],
+                  lineage: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """Put `rows` into the Evaluation table of the model card in `export_uri` (atomic)."""
+    uri = storage.join(export_uri, "README.md")
+    text = storage.read_text(uri, purpose="export")
+    storage.write_text_atomic(uri, update_eval_section(text, rows), purpose="export",
+                              lineage=lineage)  # fmt: skip
+
+
+def _table_rows(section: str) -> list[dict[str, Any]]:
+    """The rows of a rendered Evaluation table, as strings (values are shown as written)."""
+    lines = [line.strip().strip("|") for line in section.splitlines() if line.startswith("|")]
+    cells = [[cell.strip() for cell in line.split("|")] for line in lines]
+    if len(cells) < 2:
+        return []
+    keys = {"metric": "metric", "domain": "domain", "language": "lang", "value": "value",
+            "n": "n"}  # fmt: skip
+    header = cells[0]
+    return [
+        {keys[h]: c for h, c in zip(header, row, strict=False) if h in keys}
+        for row in cells[1:]
+        if not all(set(c) <= set("-: ") for c in row)  # the |---|---:| line
+    ]
 
 
 def _environment() -> Environment:

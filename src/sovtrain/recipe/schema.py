@@ -40,9 +40,11 @@ __all__ = [
     "DataSection",
     "DeepSpeedSection",
     "Domain",
+    "EvalSection",
     "FilesSource",
     "FilterOp",
     "FinetuneSection",
+    "HarnessSection",
     "LangLabel",
     "LoraSection",
     "ModelSection",
@@ -340,6 +342,30 @@ class TrackingSection(Section):
     queue_size: int = Field(10_000, ge=16)
 
 
+class HarnessSection(Section):
+    """lm-evaluation-harness tasks during training (`sovtrain eval --tasks` afterwards)."""
+
+    tasks: list[str] = Field(min_length=1, description="lm-eval task or group names.")
+    interval_steps: int = Field(
+        ..., ge=1, description="Run the tasks every N steps and at the final step."
+    )
+    limit: float | None = Field(
+        None, gt=0, description="Documents per task (a fraction below 1), as lm_eval --limit."
+    )
+    num_fewshot: int | None = Field(None, ge=0)
+    batch_size: int = Field(1, ge=1)
+    include_path: list[str] = Field(
+        default_factory=list, description="More task YAML directories (after the shipped ones)."
+    )
+    data_dir: str | None = Field(
+        None, description="The external benchmarks' files (<dir>/ceval, cmmlu, ...)."
+    )
+
+
+class EvalSection(Section):
+    harness: HarnessSection | None = None
+
+
 class LoraSection(Section):
     """Parameter-efficient fine-tuning (peft LoRA): only the adapters train."""
 
@@ -387,6 +413,7 @@ class Recipe(Section):
     checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
     tracking: TrackingSection = Field(default_factory=TrackingSection)
     finetune: FinetuneSection | None = None
+    eval: EvalSection = Field(default_factory=EvalSection)
 
     @model_validator(mode="after")
     def _sources_fit_objective(self) -> Recipe:

@@ -133,13 +133,19 @@ def read_run(tracking_uri: str, run_id: str) -> RunRecord:
 
 
 def log_eval(
-    tracking_uri: str, run_id: str, step: int, metrics: Mapping[str, float], table: str
+    tracking_uri: str,
+    run_id: str,
+    step: int,
+    metrics: Mapping[str, float],
+    table: str,
+    artifact: str = "eval/eval.md",
 ) -> None:
-    """Eval metrics at `step` and their Markdown table (`eval/eval.md`) into an existing run."""
+    """Eval metrics at `step` and their report (`artifact`: the Markdown table of
+    `sovtrain eval`, lm-eval's results JSON of a harness run) into an existing run."""
     from mlflow.entities import Metric
 
     client = _client(tracking_uri)
     stamp = int(time.time() * 1000)
     values = [Metric(key, value, stamp, step) for key, value in metrics.items()]
     client.log_batch(run_id, metrics=values)
-    client.log_text(run_id, table, "eval/eval.md")
+    client.log_text(run_id, table, artifact)

@@ -17,10 +17,15 @@ call, so this module sits below `loop.py` and a hook never imports the trainer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+import torch
+
+from sovtrain.distributed.context import DistContext
+from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import Tracker
 from sovtrain.train.checkpoint import SavedCheckpoint
 
@@ -63,6 +68,14 @@ class Loop(Protocol):
         """Wait until the checkpoint in flight (if any) is published and reported."""
         ...
 
+    def aside(self, operation: str) -> AbstractContextManager[None]:
+        """A block of work that is not training: eval mode, no autograd, out of the
+        throughput window, `operation` told to the stall watchdog."""
+        ...
+
+    def mark(self, operation: str) -> None:
+        """Tell the stall watchdog this rank progressed (long work marks as it goes)."""
+
 
 class Hook:
     """A no-op at every boundary; subclasses override the ones they need."""
@@ -78,6 +91,22 @@ class Hook:
 
     def post_train(self, loop: Loop) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class HookContext:
+    """What a hook built outside `train/` gets once the engine exists (`HookFactory`): the
+    recipe, this rank, the live module (the DeepSpeed engine's, partitioned under ZeRO-3)
+    and the run's lineage (the data cards its outputs derive from)."""
+
+    loaded: LoadedRecipe
+    ctx: DistContext
+    module: torch.nn.Module
+    lineage: tuple[str, ...]
+
+
+# builds a run's extra hooks from its context (none when the recipe does not ask for them)
+HookFactory = Callable[[HookContext], Sequence[Hook]]
 
 
 class Hooks(Hook):

@@ -10,10 +10,11 @@ collective on a host (gloo) group, so it never drains that queue either.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -283,35 +284,44 @@ class Trainer:
                          metrics["energy_j"] / 3.6e6, metrics["power_w"],
                          metrics.get("energy_j_per_token", math.nan))  # fmt: skip
 
-    @torch.no_grad()
     def evaluate(self, note: str = "") -> float:
         """Mean loss on the same held-out rows every time (comparable across steps and world
         sizes); `note` says on the console what this eval stands for (e.g. the base, step 0)."""
-        started = time.perf_counter()
-        self.mark(f"eval at step {self.state.step}")
-        self.engine.eval()
-        acc = DeviceAccumulator(self.ctx.device)
-        batches = fixed_batches(
-            self.heldout,
-            self.ctx.rank,
-            self.ctx.world_size,
-            self.recipe.train.micro_batch,
-            self.recipe.train.eval_batches * self.state.eval_world_size,
-        )
-        for rows, counted in batches:
-            batch = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
-            batch_loss = self.forward_loss(batch)  # padding rounds run, uncounted
-            if counted:
-                acc.add(batch_loss)
-        self.engine.train()
-        loss, _ = acc.collect()
+        with self.aside(f"eval at step {self.state.step}"):
+            acc = DeviceAccumulator(self.ctx.device)
+            batches = fixed_batches(
+                self.heldout,
+                self.ctx.rank,
+                self.ctx.world_size,
+                self.recipe.train.micro_batch,
+                self.recipe.train.eval_batches * self.state.eval_world_size,
+            )
+            for rows, counted in batches:
+                batch = torch.from_numpy(rows).to(self.ctx.device, non_blocking=True)
+                batch_loss = self.forward_loss(batch)  # padding rounds run, uncounted
+                if counted:
+                    acc.add(batch_loss)
+            loss, _ = acc.collect()
         self.tracker.log_metrics({"eval_loss": loss}, self.state.step)
         if self.ctx.is_main:
             suffix = f" ({note})" if note else ""
             log.info("step %d eval_loss %.4f%s", self.state.step, loss, suffix)
-        # eval time is not training time: keep it out of the next throughput window
-        self.meter.exclude(time.perf_counter() - started)
         return loss
+
+    @contextlib.contextmanager
+    def aside(self, operation: str) -> Iterator[None]:
+        """Work between two steps that is not training (eval, harness tasks): marked for the
+        watchdog, the engine in eval mode without autograd, and its time kept out of the next
+        throughput window, so tokens/s and MFU measure training alone."""
+        started = time.perf_counter()
+        self.mark(operation)
+        self.engine.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.engine.train()
+            self.meter.exclude(time.perf_counter() - started)
 
     def save_checkpoint(self, reason: str = "interval") -> SavedCheckpoint | None:
         """Write a checkpoint marked `saved_for=reason`; the hooks hear of each checkpoint

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ from sovtrain.train.async_checkpoint import AsyncCheckpointWriter
 from sovtrain.train.checkpoint import CheckpointStore, checkpoints_root
 from sovtrain.train.ds_config import deepspeed_config
 from sovtrain.train.energy import EnergyMeter, open_reader
+from sovtrain.train.hooks import HookContext, HookFactory
 from sovtrain.train.lease import RunBusy, RunLease, hold, release_held
 from sovtrain.train.loop import RunSummary, Trainer
 from sovtrain.train.metrics import ThroughputMeter
@@ -284,6 +285,7 @@ def open_session(
     resume: str = "auto",
     peak_tflops: float | None = None,
     cluster: str = "local",
+    hook_factories: Sequence[HookFactory] = (),
 ) -> Session:
     recipe = loaded.recipe
     ctx = init_distributed(recipe.train.setup_timeout_s)  # the loop's bound comes later
@@ -311,9 +313,10 @@ def open_session(
     writer = AsyncCheckpointWriter(store) if recipe.checkpoint.async_save else store
     watchdog = Watchdog.for_world(recipe.train.collective_timeout_s, ctx.rank, ctx.world_size)
     energy = energy_meter(ctx, admission)
+    built = HookContext(loaded, ctx, engine.module, admission.lineage)
     trainer = Trainer(
         loaded, ctx, engine, shards_uri, writer, state, meter, tracker, watchdog=watchdog,
-        energy=energy,
+        energy=energy, extra_hooks=[hook for make in hook_factories for hook in make(built)],
     )  # fmt: skip
     session = Session(
         loaded, ctx, trainer, tracker, config, peak, cost.params, cost.flops_per_token,
@@ -329,10 +332,13 @@ def run_training(
     peak_tflops: float | None = None,
     stop_after: int | None = None,
     cluster: str = "local",
+    hook_factories: Sequence[HookFactory] = (),
 ) -> tuple[Session, RunSummary]:
+    """Train `loaded` to its end (or `stop_after` steps); `hook_factories` add cadences from
+    packages above this one (the CLI passes the harness eval's), built once the engine is."""
     with process_stop_request():  # from here on USR1/SIGTERM mean "checkpoint and stop"
         try:
-            return _train(loaded, resume, peak_tflops, stop_after, cluster)
+            return _train(loaded, resume, peak_tflops, stop_after, cluster, hook_factories)
         finally:
             release_held()
 
@@ -343,8 +349,9 @@ def _train(
     peak_tflops: float | None,
     stop_after: int | None,
     cluster: str,
+    hook_factories: Sequence[HookFactory],
 ) -> tuple[Session, RunSummary]:
-    session = open_session(loaded, resume, peak_tflops, cluster)
+    session = open_session(loaded, resume, peak_tflops, cluster, hook_factories)
     # set-up is done: from here a collective waits the loop's bound (the watchdog's, plus
     # a margin so that its line naming the stalled rank comes first), not set-up's hours
     set_timeout(backstop_for(loaded.recipe.train.collective_timeout_s), session.ctx.host_group)
