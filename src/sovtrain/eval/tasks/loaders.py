@@ -278,7 +278,9 @@ def fineval(data_dir: str | None = None, **_: Any) -> datasets.DatasetDict:
 # --- up-front check --------------------------------------------------------------------------
 
 
-def check_task_data(task_names: list[str], include_path: list[str], metadata: dict[str, Any]) -> None:
+def check_task_data(
+    task_names: list[str], include_path: list[str], metadata: dict[str, Any]
+) -> None:
     """Load now the named tasks that `include_path` defines (and so read and check their
     data), raising the loaders' `DataError`.
 
@@ -290,7 +292,9 @@ def check_task_data(task_names: list[str], include_path: list[str], metadata: di
     """
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=list(include_path), include_defaults=False, metadata=metadata)
+    manager = TaskManager(
+        include_path=list(include_path), include_defaults=False, metadata=metadata
+    )
     local = [name for name in task_names if name in manager.all_tasks]
     if local:
         manager.load(local)
