@@ -182,3 +182,24 @@ def test_an_unknown_task_is_named_with_the_local_ones(world):
     result = sovtrain("eval", str(world["export"]), "--tasks", "hkfin_mc_fr")
     assert result.returncode == 2
     assert "hkfin_mc_fr" in result.stderr and "hkfin_mc_en" in result.stderr
+
+
+def test_zero3_ranks_score_what_the_consolidated_checkpoint_scores(world):
+    """Under ZeRO-3 every rank runs the requests on its slice of the live module; the scores
+    must be those of the weights the checkpoint consolidates."""
+    harness = {"tasks": ["hkfin_mc_zh_hant"], "interval_steps": 4, "limit": 12}
+    path = _recipe(world["tmp"], "zero3", world["url"], harness)
+    recipe = yaml.safe_load(path.read_text())
+    recipe["deepspeed"]["zero_stage"] = 3
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    _ok(sovtrain("train", str(path), "--nproc", "2"))
+    step_dir = world["tmp"] / "zero3" / "eval" / "harness" / "step_00000004"
+    (during,) = _results(step_dir)
+    _ok(sovtrain("eval", str(world["tmp"] / "zero3"), "--tasks", "hkfin_mc_zh_hant",
+                 "--limit", "12", "--no-mlflow"))  # fmt: skip
+    after = [r for r in _results(step_dir) if r != during]
+    assert len(after) == 1
+    for metric in ("acc,none", "acc_norm,none"):
+        assert during["results"]["hkfin_mc_zh_hant"][metric] == pytest.approx(
+            after[0]["results"]["hkfin_mc_zh_hant"][metric], abs=1e-9
+        )

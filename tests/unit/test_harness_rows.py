@@ -6,8 +6,7 @@ import copy
 
 import pytest
 
-from sovtrain.cli.evaluate import _limit
-from sovtrain.eval.harness import HarnessRun, card_rows, metric_rows
+from sovtrain.eval.harness import HarnessRun, card_rows, lm_eval_limit, metric_rows
 from sovtrain.eval.harness_cadence import harness_spec
 from sovtrain.export.model_card import render_eval_section, update_eval_section
 from sovtrain.recipe.schema import HarnessSection, Recipe
@@ -105,7 +104,7 @@ def test_the_section_renders_as_the_model_card_does():
 
 @pytest.mark.parametrize("given, expected", [(None, None), (0.25, 0.25), (8.0, 8), (1.0, 1)])
 def test_limit_follows_lm_evals_convention(given, expected):
-    assert _limit(given) == expected and type(_limit(given)) is type(expected)
+    assert lm_eval_limit(given) == expected and type(lm_eval_limit(given)) is type(expected)
 
 
 def test_the_recipe_section_becomes_the_runners_spec():

@@ -71,11 +71,11 @@ def eval_command(
         recipe = load_recipe(Path(source)).recipe
         enforce(recipe, cluster or default_cluster(), f"{recipe.run.name}/eval")
     if tasks:
-        from sovtrain.eval.harness import HarnessSpec
+        from sovtrain.eval.harness import HarnessSpec, lm_eval_limit
 
         spec = HarnessSpec(
             tasks=tuple(t.strip() for t in tasks.split(",") if t.strip()),
-            include_path=tuple(include_path or ()), limit=_limit(limit),
+            include_path=tuple(include_path or ()), limit=lm_eval_limit(limit),
             num_fewshot=num_fewshot, batch_size=batch_size, data_dir=data_dir or None,
         )  # fmt: skip
         _harness(source, spec, out or None, not no_mlflow)
@@ -93,13 +93,6 @@ def eval_command(
     for sample in report.result.samples[:4]:
         typer.echo(f"[{sample['task']}/{sample['lang']}] {sample['answer'][:160]}")
     typer.echo(f"written to {report.output_uri}/eval/ (eval.json, eval.md)")
-
-
-def _limit(value: float | None) -> int | float | None:
-    """lm_eval's convention: a whole number is a count, below 1 a fraction of each task."""
-    if value is None or value < 1:
-        return value
-    return int(value)
 
 
 def _harness(source: str, spec: Any, out_uri: str | None, log_to_mlflow: bool) -> None:

@@ -75,6 +75,13 @@ class HarnessRun:
         )
 
 
+def lm_eval_limit(value: float | None) -> int | float | None:
+    """lm_eval's `--limit` convention: a whole number is a count, below 1 a fraction."""
+    if value is None or value < 1:
+        return value
+    return int(value)
+
+
 def task_manager(spec: HarnessSpec) -> Any:
     """A TaskManager that knows every requested task; a clear error naming the unknown ones."""
     from lm_eval.tasks import TaskManager

@@ -20,7 +20,13 @@ from typing import Any
 import torch
 
 from sovtrain import storage
-from sovtrain.eval.harness import HarnessSpec, check_tasks, harness_lm, run_harness
+from sovtrain.eval.harness import (
+    HarnessSpec,
+    check_tasks,
+    harness_lm,
+    lm_eval_limit,
+    run_harness,
+)
 from sovtrain.eval.harness_results import step_dir, write_results
 from sovtrain.recipe.schema import HarnessSection
 from sovtrain.train.hooks import Hook, HookContext, Loop, StepEnd
@@ -44,11 +50,10 @@ def harness_hooks(run: HookContext) -> list[Hook]:
 
 def harness_spec(section: HarnessSection) -> HarnessSpec:
     """The recipe's `eval.harness` as the harness runner's spec."""
-    limit = section.limit
     return HarnessSpec(
         tasks=tuple(section.tasks),
         include_path=tuple(section.include_path),
-        limit=int(limit) if limit is not None and limit >= 1 else limit,
+        limit=lm_eval_limit(section.limit),
         num_fewshot=section.num_fewshot,
         batch_size=section.batch_size,
         data_dir=section.data_dir,
@@ -78,6 +83,16 @@ class HarnessCadence(Hook):
         if end.signal is None and (end.step % self.interval == 0 or end.last):
             self.evaluate(loop, end.step)
 
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """`harness  hkfin_mc_en/acc 0.4250, ... (step N)`: the last scores."""
+        return [("harness", f"{self.scores()} (step {self.step})")] if self.metrics else []
+
+    def scores(self) -> str:
+        """The latest scores, without their stderr."""
+        return ", ".join(f"{key.removeprefix('eval/harness/')} {value:.4f}"
+                         for key, value in self.metrics.items()
+                         if not key.endswith("_stderr"))  # fmt: skip
+
     def evaluate(self, loop: Loop, step: int) -> None:
         self.step = step
         with loop.aside(self.operation):
@@ -89,7 +104,4 @@ class HarnessCadence(Hook):
         loop.tracker.log_metrics(self.metrics, step)
         if self.is_main:
             write_results(run, step_dir(self.run_uri, step), self.lineage)
-            shown = ", ".join(f"{key.removeprefix('eval/harness/')} {value:.4f}"
-                              for key, value in self.metrics.items()
-                              if not key.endswith("_stderr"))  # fmt: skip
-            log.info("step %d harness: %s", step, shown)
+            log.info("step %d harness: %s", step, self.scores())

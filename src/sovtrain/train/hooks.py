@@ -92,6 +92,10 @@ class Hook:
     def post_train(self, loop: Loop) -> None:
         return None
 
+    def summary_rows(self) -> list[tuple[str, str]]:
+        """(key, value) lines this hook adds to the end-of-run summary (e.g. harness scores)."""
+        return []
+
 
 @dataclass(frozen=True)
 class HookContext:

@@ -29,6 +29,7 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
             f"{summary.train_loss:.4f}  (ln(vocab) = {math.log(_vocab_size(session)):.2f})",
         ),
         eval_row(summary),
+        *(row for hook in session.trainer.hooks.hooks for row in hook.summary_rows()),
         ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
         ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),
         *energy_rows(summary, session.admission.site.cluster.pue),
