@@ -41,7 +41,8 @@ system-deps:
 		echo "WARNING: missing system packages:$$missing (run: sudo apt-get install -y$$missing)"; \
 	fi
 
-# The whole workflow on CPU: pre-train -> fine-tune (SFT) -> eval -> export -> ask, in English
+# The whole workflow on CPU: pre-train -> fine-tune (SFT) -> eval -> export -> lm-eval tasks
+# on the export (into its model card) -> ask, in English
 # and in Chinese, from the exported Hugging Face directory. The system message is in the
 # answer's language, as in the generated SFT set (see recipes/finetune/finance-sft-smoke.yaml).
 smoke: setup
@@ -49,6 +50,7 @@ smoke: setup
 	$(BIN)/sovtrain train $(SFT_RECIPE) --nproc 2
 	$(BIN)/sovtrain eval $(SFT_RECIPE)
 	$(BIN)/sovtrain export $(SFT_RUN) $(SFT_RUN)/export --format hf
+	$(BIN)/sovtrain eval $(SFT_RUN)/export --tasks hkfin_mc
 	$(BIN)/sovtrain ask $(SFT_RUN)/export --system "You are a bilingual finance assistant." \
 		$$'Translate into English:\n不允許分批裝運。'
 	$(BIN)/sovtrain ask $(SFT_RUN)/export --system "你是一位雙語金融助理。" \

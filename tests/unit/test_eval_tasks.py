@@ -293,12 +293,16 @@ def test_lm_eval_propagates_the_data_error(tmp_path: Path, monkeypatch):
                         task_manager=_manager(data_dir=str(tmp_path)))  # fmt: skip
 
 
-def test_check_task_data_fails_before_any_model(tmp_path: Path):
-    meta = {"data_dir": str(tmp_path)}
+def test_the_runner_checks_task_data_before_any_model(tmp_path: Path):
+    """`sovtrain.eval.harness.check_tasks` loads every task (and so its data) up front:
+    lm-eval itself would build the model first."""
+    from sovtrain.eval.harness import HarnessSpec, check_tasks
+
+    spec = HarnessSpec(tasks=("hkfin_mc", "financeiq_local"), data_dir=str(tmp_path))
     with pytest.raises(DataError, match="financeiq_local: no financeiq data"):
-        loaders.check_task_data(["hkfin_mc", "financeiq_local"], [str(TASKS_DIR)], meta)
+        check_tasks(spec)
     _published(tmp_path, "financeiq")
-    loaders.check_task_data(["financeiq_local", "hkfin_mc", "hellaswag"], [str(TASKS_DIR)], meta)
+    check_tasks(spec)
 
 
 def test_scores_and_num_fewshot_override():

@@ -156,10 +156,12 @@ def harness_lm(model: Any, tokenizer: Any, batch_size: int,
 
 
 def run_harness(lm: Any, spec: HarnessSpec, manager: Any | None = None) -> HarnessRun:
-    """Evaluate `lm` (see `harness_lm`) on the spec's tasks, with lm-eval's own defaults."""
+    """Evaluate `lm` (see `harness_lm`) on the spec's tasks, with lm-eval's own defaults.
+    Callers check the tasks first (`check_tasks`): lm-eval builds its model before it reads
+    any task file, and a loader's `DataError` passes through it unchanged."""
     import lm_eval
 
-    manager = check_tasks(spec, manager)
+    manager = manager or task_manager(spec)
     with quiet_lm_eval():
         results = lm_eval.simple_evaluate(
             model=lm,

@@ -19,7 +19,15 @@ import yaml
 
 from sovtrain import storage
 from sovtrain.core.errors import SovtrainError
-from sovtrain.eval.harness import HarnessRun, HarnessSpec, harness_lm, run_harness, task_manager
+from sovtrain.eval.harness import (
+    HarnessRun,
+    HarnessSpec,
+    card_rows,
+    check_tasks,
+    harness_lm,
+    run_harness,
+    task_manager,
+)
 from sovtrain.eval.harness_results import step_dir, table_rows, write_results
 
 log = logging.getLogger(__name__)
@@ -49,10 +57,8 @@ class HarnessReport:
 def evaluate_harness(source: str, spec: HarnessSpec, *, out_uri: str | None = None,
                      log_to_mlflow: bool = True) -> HarnessReport:  # fmt: skip
     """Run `spec` on `source` (recipe, run, checkpoint or exported HF directory)."""
-    manager = task_manager(spec)  # unknown tasks fail before any weight is read
-    from sovtrain.eval.harness import check_tasks
-
-    check_tasks(spec, manager)  # so do missing or malformed task files
+    # unknown tasks, and missing or malformed task files, fail before any weight is read
+    manager = check_tasks(spec, task_manager(spec))
     model, tokenizer, target = load_target(source)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     log.info("lm-eval %s on %s (step %d, %s)", ",".join(spec.tasks), target.label,
@@ -63,8 +69,6 @@ def evaluate_harness(source: str, spec: HarnessSpec, *, out_uri: str | None = No
         raise SovtrainError(f"{source}: not a sovtrain run or export; pass --out for the results")
     results_uri = write_results(run, where, target.lineage)
     logged = _log(target, run) if log_to_mlflow else None
-    from sovtrain.eval.harness import card_rows
-
     return HarnessReport(run, target, results_uri, table_rows(card_rows(run.rows)), logged)
 
 

@@ -273,28 +273,3 @@ def financeiq(data_dir: str | None = None, **_: Any) -> datasets.DatasetDict:
 
 def fineval(data_dir: str | None = None, **_: Any) -> datasets.DatasetDict:
     return load_benchmark("fineval", data_dir)
-
-
-# --- up-front check --------------------------------------------------------------------------
-
-
-def check_task_data(
-    task_names: list[str], include_path: list[str], metadata: dict[str, Any]
-) -> None:
-    """Load now the named tasks that `include_path` defines (and so read and check their
-    data), raising the loaders' `DataError`.
-
-    lm-eval does not swallow a loader's exception (TaskManager.load and simple_evaluate let
-    it propagate), but simple_evaluate builds the model before it loads any task: calling
-    this first fails on a missing benchmark directory in seconds, not after loading weights.
-    Names not defined under `include_path` (lm-eval's built-in tasks, typos) are left to
-    lm-eval: only `include_path` is indexed, which keeps the check fast and offline.
-    """
-    from lm_eval.tasks import TaskManager
-
-    manager = TaskManager(
-        include_path=list(include_path), include_defaults=False, metadata=metadata
-    )
-    local = [name for name in task_names if name in manager.all_tasks]
-    if local:
-        manager.load(local)
