@@ -29,6 +29,7 @@ from sovtrain.governance.cards import CardError, LoadedCard, load_card
 from sovtrain.governance.policy import cards_dir
 from sovtrain.governance.residency import (
     Decision,
+    deidentified_only,
     may_process,
     may_store,
     output_regions,
@@ -214,7 +215,27 @@ def decide(
         ok, why = may_store(loaded.card, region, derived, today)
         out.append(at(dataset=loaded.card.ref, digest=loaded.digest, rule=rule, allowed=ok,
                       reason=why))  # fmt: skip
+        if purpose == "raw-data" and action == "read":
+            out += _raw_under_transfer(at, loaded, site.compute_region, today)
     return out
+
+
+def _raw_under_transfer(
+    at: Any, loaded: LoadedCard, compute: str, today: dt.date
+) -> list[Decision]:
+    """A compute region that may process the card only under a transfer requiring
+    de-identification never reads the raw data: only shards that crossed under it."""
+    transfer = deidentified_only(loaded.card, compute, today)
+    if transfer is None:
+        return []
+    filing = f" ({transfer.filing_reference})" if transfer.filing_reference else ""
+    reason = (
+        f"{compute} may process this data only de-identified, under {transfer.mechanism}"
+        f"{filing}: prepare it where it is resident and move the shards with "
+        "`sovtrain data transfer`"
+    )
+    return [at(dataset=loaded.card.ref, digest=loaded.digest, rule="transfer-deidentified",
+               allowed=False, reason=reason)]  # fmt: skip
 
 
 class ResidencyGuard:

@@ -99,7 +99,9 @@ TransferMechanism = Literal[
 ]
 
 
-TransferPurpose = Literal["storage", "processing"]
+# storage: the data itself may be stored at the destination; processing: computed on there;
+# derived-storage: what is made from it (shards, checkpoints, models) may be stored there
+TransferPurpose = Literal["storage", "processing", "derived-storage"]
 
 
 def _processing_only() -> list[TransferPurpose]:

@@ -10,7 +10,10 @@ Rules, as named in refusals and the audit log:
     processing-region        compute happens in a region the card does not allow
     storage-region           raw data is read from / written to a disallowed region
     derived-storage-region   a derived artifact (shards, checkpoints, models) would be stored
-                             in a region the card's derived_storage_regions do not allow
+                             in a region the card's derived_storage_regions (or a live
+                             derived-storage transfer) do not allow
+    transfer-deidentified    raw data read by a job whose compute region may process the card
+                             only under a transfer that requires de-identification
     mapped-location          the storage location is in no region (default deny)
 
 A model card (a base model) has the same residency and transfers fields and goes through the
@@ -83,20 +86,31 @@ def may_process(card: Card, region: str, today: dt.date) -> tuple[bool, str]:
 
 
 def may_store(card: Card, region: str, derived: bool, today: dt.date) -> tuple[bool, str]:
-    """Raw data: storage_regions or a live storage transfer. Derived artifacts (shards,
-    checkpoints, models): derived_regions only; a transfer covers the data, not what is
-    made from it, unless the card lists the region in derived_storage_regions."""
+    """Raw data: storage_regions or a live `storage` transfer. Derived artifacts (shards,
+    checkpoints, models): derived_regions or a live `derived-storage` transfer; a transfer
+    of the data alone (`storage`) covers the data, not what is made from it."""
     allowed = card.residency.derived_regions if derived else card.residency.storage_regions
     what = "derived artifacts" if derived else "data"
     if region in allowed:
         return True, f"{region} allowed for {what}"
-    transfer = None if derived else live_transfer(card, region, "storage", today)
+    purpose = "derived-storage" if derived else "storage"
+    transfer = live_transfer(card, region, purpose, today)
     if transfer is not None:
         return True, f"transfer to {region} under {transfer.mechanism} until {transfer.expires}"
     return False, (
         f"{what} may be stored only in {_regions(allowed)}"
-        + _expired_note(card, region, "storage", today)
+        + _expired_note(card, region, purpose, today)
     )
+
+
+def deidentified_only(card: Card, region: str, today: dt.date) -> Transfer | None:
+    """The transfer that alone lets `region` process this card's data, when it requires
+    de-identification: there, only shards that crossed under it (`sovtrain data transfer`,
+    with zero detectable PII) may be read, never the raw data."""
+    if region in card.residency.processing_regions:
+        return None
+    transfer = live_transfer(card, region, "processing", today)
+    return transfer if transfer is not None and transfer.deidentification_required else None
 
 
 def permissions(card: Card, region: str, today: dt.date) -> dict[str, bool]:
