@@ -43,6 +43,51 @@ def data_prepare(recipe: RecipeArg, set_: SetOpt = None, cluster: ClusterOpt = "
             )
 
 
+@data_app.command("transfer")
+def data_transfer(
+    prepared: Annotated[str, typer.Argument(help="A prepared directory (tokenizer/, shards/).")],
+    dest: Annotated[str, typer.Argument(help="An empty directory or URI in another region.")],
+    card: Annotated[
+        list[str],
+        typer.Option(help="The shards' input card(s), each with a transfer to DEST's region."),
+    ],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="What the destination does with the shards (the transfer must cover it): "
+            "processing or storage."
+        ),
+    ] = "processing",
+    cluster: ClusterOpt = "",
+) -> None:
+    """Copy prepared shards (never raw sources) to another region under a filed transfer.
+
+    Allowed only when every input card has a live transfer naming DEST's region, with its
+    mechanism and filing reference, covering PURPOSE and storing derived data there, and the
+    shards carry de-identification evidence from preparation (0 detectable PII of the card's
+    types). Every file is verified by sha256 after the copy; the decision and the manifest
+    digest go to the audit logs of both sides, and DEST/transfer.json is written last.
+    Refused (exit 3, the rule named): nothing is copied.
+    """
+    from sovtrain.data.transfer import transfer_prepared
+
+    result = transfer_prepared(prepared, dest, tuple(card), purpose, cluster or default_cluster())
+    record = result.record
+    for entry in record["cards"]:
+        transfer = entry["transfer"]
+        console.print(
+            f"{entry['ref']}: {record['source_region']} -> {record['destination_region']} under "
+            f"{transfer['mechanism']} (filing {transfer.get('filing_reference') or 'none'}, "
+            f"expires {transfer['expires']})", highlight=False,
+        )  # fmt: skip
+    console.print(
+        f"transferred {len(record['files'])} files, {record['bytes']:,} bytes, verified "
+        f"(manifest {record['manifest_digest'][:12]}); record {result.record_uri}; audit heads "
+        f"{record['audit']['source']['head']} (source), "
+        f"{record['audit']['destination']['head']} (destination)", highlight=False,
+    )  # fmt: skip
+
+
 @data_app.command("generate")
 def data_generate(
     domain: Annotated[str, typer.Argument(help="Corpus: finance, logistics or hk-bank-comms.")],

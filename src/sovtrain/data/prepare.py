@@ -39,7 +39,13 @@ from sovtrain.core.generators import generators
 from sovtrain.core.paths import cache_root
 from sovtrain.data import fertility, shards, tokenizer
 from sovtrain.data.clean import Cleaner, batched, cleaning_digest
-from sovtrain.data.prepared import PreparedData, merge_counts, prepared_locations, reusable_manifest
+from sovtrain.data.prepared import (
+    PreparedData,
+    merge_counts,
+    prepared_locations,
+    reusable_manifest,
+    transferred,
+)
 from sovtrain.data.reference_text import REFERENCE_TEXT
 from sovtrain.data.sft import prepare_sft
 from sovtrain.data.sources import check_card_domains, read_source, source_files
@@ -98,6 +104,9 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
     clean once, sample to train the tokenizer (+ fertility) unless the base brings its
     own, tokenize and pack.
     """
+    crossed = transferred(recipe)  # shards moved by `data transfer`: never prepared again
+    if crossed is not None:
+        return crossed
     base = None
     if recipe.model.init_from:
         from sovtrain.model.init import resolve_base

@@ -63,3 +63,30 @@ def reusable_manifest(shard_uri: str, key: str) -> dict[str, Any] | None:
         log.warning("rebuilding prepared data: %s", err)
         return None
     return manifest
+
+
+def transferred(recipe: Recipe) -> PreparedData | None:
+    """Shards that crossed under a governed transfer (`data transfer` wrote `transfer.json`
+    beside them): used as they are, never prepared again here, since preparing would read the
+    raw data, which stays in its own region. Every shard is re-hashed against the manifest,
+    the manifest against the transfer record, and the recipe must name the same cards."""
+    from sovtrain.governance.transfer import input_cards, manifest_sha256, read_record
+
+    record = read_record(recipe.data.prepared_uri)
+    if record is None:
+        return None
+    tok_uri, shard_uri = prepared_locations(recipe)
+    manifest = shards.read_manifest(shard_uri)
+    digest = manifest_sha256(recipe.data.prepared_uri)
+    if digest != record.get("manifest_digest"):
+        raise DataError(f"{shard_uri}: the shard manifest changed since transfer "
+                        f"{record.get('transfer_id')} (sha256 {digest})")  # fmt: skip
+    shards.verify_shards(shard_uri, manifest)
+    named = tuple(sorted({source.card for source in recipe.data.sources}))
+    if named != input_cards(manifest):
+        raise DataError(f"{shard_uri}: transferred shards of {', '.join(input_cards(manifest))}; "
+                        f"the recipe's sources name {', '.join(named)}")  # fmt: skip
+    log.info("prepared data at %s crossed under transfer %s: used as transferred", shard_uri,
+             record.get("transfer_id"))  # fmt: skip
+    assert digest is not None
+    return PreparedData(tok_uri, shard_uri, manifest, digest, True)

@@ -273,6 +273,7 @@ def _model_card(
 ) -> str:
     """README.md: the model card, with the eval rows of this very step when there are."""
     from sovtrain.export.model_card import render_model_card, training_compute, training_energy
+    from sovtrain.governance.transfer import read_record
 
     step = int(train_state.get("step", 0))
     if eval_table is None:
@@ -291,4 +292,5 @@ def _model_card(
         kind=kind,
         weights_from=weights_from,
         mlflow_run_id=train_state.get("mlflow_run_id"),
+        transfer=read_record(src.loaded.recipe.data.prepared_uri),
     )

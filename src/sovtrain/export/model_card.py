@@ -31,6 +31,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sovtrain import storage
+from sovtrain.governance.transfer import transfer_summary
 
 log = logging.getLogger(__name__)
 _LANG_LABELS = ("en", "zh-Hant", "zh-Hans")
@@ -209,6 +210,7 @@ def render_model_card(
     kind: str = "full",
     weights_from: str = "module",
     mlflow_run_id: str | None = None,
+    transfer: dict[str, Any] | None = None,
     today: dt.date | None = None,
 ) -> str:
     """README.md text: YAML front matter, then summary, data, residency, uses, eval, compute.
@@ -235,6 +237,9 @@ def render_model_card(
         "datasets": [_dataset_entry(i, c) for i, c in cards.items()],
         "weights_storage_regions": regions,
     }
+    crossed = transfer_summary(transfer)  # the run's compliance.transfer.* facts
+    if crossed is not None:
+        sovtrain["transfers"] = [crossed]
     context = {
         "front_matter": _front_matter(recipe, cards, base, manifest, arch, sovtrain),
         "run_name": recipe.run.name,
@@ -260,6 +265,7 @@ def render_model_card(
         "tokens_seen": tokens_seen,
         "compute": _compute(compute),
         "energy": energy,
+        "transfer": crossed,
     }
     return _environment().get_template("model_card.md.j2").render(context)
 

@@ -49,6 +49,9 @@ class Admission:
     output_regions: list[str] = field(default_factory=list)
     audit: AuditLog | None = None
     base: BaseCheck | None = None  # model.init_from, when there is one
+    # the record of the governed transfer the prepared data crossed under (`transfer.json`
+    # in data.prepared_uri), when the job trains on transferred shards
+    transfer: dict[str, Any] | None = None
 
     @property
     def allowed(self) -> bool:
@@ -82,7 +85,9 @@ def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admissi
         loaded = _card(admission, card_id, compute)
         if loaded is not None:
             _use_decisions(admission, loaded, today)
-    for source in recipe.data.sources:
+    _transferred_data(admission, recipe, today)
+    raw = [] if admission.transfer else recipe.data.sources  # crossed shards: no raw read
+    for source in raw:
         if isinstance(source, FilesSource) and source.card in admission.cards:
             _check_location(admission, source.uri, "read", "raw-data", (source.card,), today)
     if recipe.model.init_from:  # the base weights are derived from the base's data
@@ -117,6 +122,44 @@ def _use_decisions(admission: Admission, loaded: LoadedCard, today: dt.date) -> 
         ref, digest, f"cluster:{site.cluster.name}", None, compute, "process", "compute",
         "processing-region", ok, why,
     ))  # fmt: skip
+
+
+def _transferred_data(admission: Admission, recipe: Recipe, today: dt.date) -> None:
+    """Shards that crossed under a transfer: their record joins the job's lineage, and a
+    compute region that may process a card only de-identified must train on shards that
+    crossed under that very transfer, unchanged since (rule `transfer-record`)."""
+    from sovtrain.governance.transfer import read_record
+
+    record = read_record(recipe.data.prepared_uri)
+    admission.transfer = record
+    compute = admission.site.compute_region
+    for card_id, loaded in sorted(admission.cards.items()):
+        if deidentified_only(loaded.card, compute, today) is None:
+            continue
+        problem = _transfer_problem(record, card_id, compute, recipe.data.prepared_uri)
+        admission.decisions.append(Decision(
+            loaded.card.ref, loaded.digest, storage.canonical_uri(recipe.data.prepared_uri),
+            admission.site.storage_region(recipe.data.prepared_uri), compute, "read",
+            "shards", "transfer-record", problem is None,
+            problem or f"shards transferred under {record['transfer_id'] if record else '?'}",
+        ))  # fmt: skip
+
+
+def _transfer_problem(
+    record: dict[str, Any] | None, card_id: str, compute: str, prepared_uri: str
+) -> str | None:
+    from sovtrain.governance.transfer import manifest_sha256
+
+    if record is None:
+        return (f"{compute} may train on this data only as shards moved by `sovtrain data "
+                f"transfer`; {prepared_uri} has no transfer record")  # fmt: skip
+    if card_id not in {c["id"] for c in record.get("cards", [])}:
+        return f"the transfer {record.get('transfer_id')} did not carry this card's data"
+    if record.get("destination_region") != compute:
+        return f"the shards crossed to {record.get('destination_region')}, not {compute}"
+    if manifest_sha256(prepared_uri) != record.get("manifest_digest"):
+        return "the shards changed since the transfer (manifest digest differs)"
+    return None
 
 
 def _resolve_base(recipe: Recipe) -> Any:

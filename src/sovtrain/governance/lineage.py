@@ -117,5 +117,31 @@ def compliance_tags(admission: Admission) -> dict[str, str]:
         "compliance.compute_region": admission.site.compute_region,
         "compliance.output_regions": ",".join(admission.output_regions),
         "compliance.policy": str(admission.site.policy_path),
+        **transfer_tags(admission.transfer),
         **base_model_tags(admission),
+    }
+
+
+def transfer_tags(record: dict[str, Any] | None) -> dict[str, str]:
+    """`compliance.transfer.*`: the governed transfer the training shards crossed under
+    (`data transfer`'s record): which, from where to where, under which mechanism and
+    filing until when, and the hash of its record in the source side's audit chain."""
+    if record is None:
+        return {}
+    entries = [c["transfer"] for c in record.get("cards", [])]
+
+    def join(key: str) -> str:  # one value per card (mostly one card)
+        return ",".join(sorted({str(entry.get(key) or "") for entry in entries}))
+
+    return {
+        "compliance.transfer.id": str(record.get("transfer_id", "")),
+        "compliance.transfer.from_region": str(record.get("source_region", "")),
+        "compliance.transfer.to_region": str(record.get("destination_region", "")),
+        "compliance.transfer.mechanism": join("mechanism"),
+        "compliance.transfer.filing_reference": join("filing_reference"),
+        "compliance.transfer.expires": join("expires"),
+        "compliance.transfer.manifest_digest": str(record.get("manifest_digest", "")),
+        "compliance.transfer.audit_hash": str(
+            record.get("audit", {}).get("source", {}).get("record_hash", "")
+        ),
     }
