@@ -93,6 +93,12 @@ def test_a_live_transfer_extends_processing_until_it_expires(world):
         "    filing_reference: GBA-SC-2026-0042\n    purposes: [processing]\n"
         f"    expires: '{TODAY + dt.timedelta(days=30)}'",
     )
+    card.write_text(text)  # de-identification required (the default): no raw data there
+    approve(card, "Reviewer", TODAY)
+    rules = {d.rule for d in admit(recipe, "site-gba").refusals()}
+    assert rules == {"transfer-deidentified", "transfer-record"}, rules
+    text = text.replace("    purposes: [processing]\n",
+                        "    purposes: [processing]\n    deidentification_required: false\n")
     card.write_text(text)
     approve(card, "Reviewer", TODAY)
     assert admit(recipe, "site-gba").allowed
