@@ -166,3 +166,37 @@ def test_transfer_json_unreadable(chain):
     run = gather_run(str(chain["run"]))
     assert run.transfer is not None and run.transfer.problems
     assert "transfer: transfer.json does not parse" in run.failures[0]
+
+
+def test_prepare_run_shows_its_outgoing_transfers(chain, tmp_path):
+    """The first run of the chain (prepared in hk): no transfer.json, but its prepared data's
+    transfer log lists the transfers out, a refused one among the refusals."""
+    from sovtrain.governance.audit import AuditLog
+
+    log = AuditLog(chain["source"] / "transfers.audit.jsonl", job="transfer")
+    log.append({"kind": "transfer", "transfer_id": "tr-refused", "result": "deny",
+                "rule": "transfer-expired", "destination_uri": "s3://sg/prepared",
+                "reason": "the transfer to sg expired on 2026-01-01"})  # fmt: skip
+    log.close()
+    prepare = tmp_path / "hk" / "runs" / "prepare"
+    prepare.mkdir(parents=True)
+    recipe = {**TINY_RECIPE, "run": {"name": "prepare", "output_uri": str(prepare)},
+              "data": {**TINY_RECIPE["data"], "prepared_uri": str(chain["source"])}}  # fmt: skip
+    (prepare / "recipe.resolved.yaml").write_text(yaml.safe_dump(recipe))
+    report = build_report([str(prepare), str(chain["run"])])
+    first = report.runs[0]
+    assert first.transfer is None
+    assert [c.label for c in first.chains] == [
+        "run log (rank 0)", "export log", "transfer log at the prepared data"
+    ]  # fmt: skip
+    assert first.chains[2].state == "verified" and first.chains[2].records == 3
+    assert [(e.transfer_id, e.result) for e in first.transfer_events] == [
+        (chain["transfer_id"], "allow"), ("tr-refused", "deny")
+    ]  # fmt: skip
+    assert [(f.log, f.rule) for f in first.refusals] == [("transfer log", "transfer-expired")]
+    assert first.deidentification is not None and first.deidentification["found"]["email"] == 0
+    text = render_markdown(report)
+    assert "## Run `prepare`" in text and "## Run `tiny`" in text
+    assert "| `tr-refused` | **deny** | transfer-expired | `s3://sg/prepared` |" in text
+    assert "De-identification evidence in this run's shard manifest:" in text
+    assert not report.failed  # the source log grew after the transfer: its head is still in it

@@ -116,10 +116,11 @@ def audit_report(
     (both sides' logs, the filing, the de-identification evidence) and where the weights
     are (checkpoints, exports, the model card's weights_storage_regions).
 
-    What a run lacks shows as "none" / "not recorded". A chain that does not verify, a head
-    that differs from MLflow's or a transfer whose record is not in its logs is marked
-    FAILED at the top of the report; the report is still written and the exit code is 0,
-    or 1 with --strict. A RUN that is not a run directory (no recipe.resolved.yaml) exits 2.
+    What a run lacks shows as "none" or "not recorded".
+    A chain that does not verify is marked FAILED at the top of the page.
+    So is a head that differs from MLflow's, or a transfer record missing from its logs.
+    Exit 0: report written, even with FAILED; 1: with --strict, anything FAILED;
+    2: a RUN that is not a run directory (no recipe.resolved.yaml).
 
     Example: sovtrain audit report runs/bank-prepare runs/bank-train -f html -o audit.html
     """
