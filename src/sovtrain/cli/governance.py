@@ -10,11 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sovtrain.cli.cards import ReportFormat
 from sovtrain.cli.options import ClusterOpt, RecipeArg, default_cluster
 from sovtrain.core.errors import PolicyRefused, SovtrainError
 
 residency_app = typer.Typer(help="Check where a job may run and write.", no_args_is_help=True)
-audit_app = typer.Typer(help="Verify hash-chained audit logs.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Verify hash-chained audit logs and report on runs.", no_args_is_help=True
+)
 out = Console()
 
 
@@ -79,3 +82,60 @@ def audit_verify(
         failed |= not result.ok
     if failed:
         raise SovtrainError("audit verification failed")
+
+
+@audit_app.command("report")
+def audit_report(
+    runs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Run directories (a recipe's run.output_uri, local or s3://), in chain "
+            "order: e.g. the prepare run, then the training run.",
+            metavar="RUN...",
+        ),
+    ],
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="md (Markdown) or html (standalone).")
+    ] = ReportFormat.md,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to FILE instead of stdout.", metavar="FILE"
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Exit 1 (after writing the report) when any check is FAILED."
+        ),
+    ] = False,
+) -> None:
+    """The page a reviewer signs, per run: bytes read and written per region and purpose,
+    every refusal, each audit chain verified (and against the run's MLflow `audit.head`),
+    the input cards and base model with their digests, the transfer that brought the data
+    (both sides' logs, the filing, the de-identification evidence) and where the weights
+    are (checkpoints, exports, the model card's weights_storage_regions).
+
+    What a run lacks shows as "none" or "not recorded".
+    A chain that does not verify is marked FAILED at the top of the page.
+    So is a head that differs from MLflow's, or a transfer record missing from its logs.
+    Exit 0: report written, even with FAILED; 1: with --strict, anything FAILED;
+    2: a RUN that is not a run directory (no recipe.resolved.yaml).
+
+    Example: sovtrain audit report runs/bank-prepare runs/bank-train -f html -o audit.html
+    """
+    from sovtrain.governance.audit_gather import build_report
+    from sovtrain.governance.audit_report import render
+
+    report = build_report(runs)
+    text = render(report, fmt.value)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output} ({fmt.value}, {len(text):,} characters)", err=True)
+    for run, failure in report.failed:
+        typer.echo(f"FAILED {run.name}: {failure}", err=True)
+    if report.failed and strict:
+        raise typer.Exit(code=1)
