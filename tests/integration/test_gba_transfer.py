@@ -142,7 +142,8 @@ def test_prepare_in_hk_transfer_train_in_gba_export_home(gba):
                       for k in _keys(sz, "sovtrain-gba", "prepared/bank/")} - {
         "transfer.json", "transfers.audit.jsonl"}  # fmt: skip
     # both sides' audit chains verify and hold the transfer with the manifest digest
-    for server, bucket, side in ((hk, "sovtrain-hk", "source"), (sz, "sovtrain-gba", "destination")):
+    sides = ((hk, "sovtrain-hk", "source"), (sz, "sovtrain-gba", "destination"))
+    for server, bucket, side in sides:
         records = _verified_chain(gba, server, bucket, "prepared/bank/transfers.audit.jsonl", side)
         (summary,) = [r for r in records if r.get("kind") == "transfer"]
         assert summary["result"] == "allow"
