@@ -108,6 +108,7 @@ def test_report_dom_in_chromium(report_html: Path, tmp_path: Path):
     )
     assert states == {
         "hk-bank-comms": "not-reviewed",
+        "hk-bank-comms-deid": "not-reviewed",
         "hkfin-mc-eval": "not-reviewed",  # approved 2026-12-01, after this report's day
         "synthetic-finance-bilingual": "approved",
         "synthetic-logistics-bilingual": "invalid",
@@ -116,7 +117,7 @@ def test_report_dom_in_chromium(report_html: Path, tmp_path: Path):
     problems = re.search(r'<div class="problems has-problems">(.*?)</div>', invalid_card, re.S)
     assert problems is not None and "<li>" in problems.group(1)
     assert "license" in problems.group(1) and "Apache 2 &lt;b&gt;" in problems.group(1)
-    assert dom.count('class="problems no-problems"') == 3
+    assert dom.count('class="problems no-problems"') == 4
 
 
 def test_report_screenshot(report_html: Path, tmp_path: Path):

@@ -32,6 +32,7 @@ from tests.conftest import REPO
 TODAY = dt.date(2026, 11, 23)
 CARD_IDS = (
     "hk-bank-comms",
+    "hk-bank-comms-deid",
     "hkfin-mc-eval",
     "synthetic-finance-bilingual",
     "synthetic-logistics-bilingual",
