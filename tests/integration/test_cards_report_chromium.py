@@ -8,7 +8,9 @@ is the artefact a reviewer would look at. Chromium is a declared system dependen
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -18,7 +20,9 @@ import pytest
 
 from sovtrain.governance.cards import approve, card_files
 from sovtrain.governance.report import render_html, report_for_dir
+from sovtrain.governance.transfers_done import collect
 from tests.conftest import REPO
+from tests.unit.test_cards_report_transfers import RECORD
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_S = 60
@@ -77,8 +81,14 @@ def report_html(tmp_path: Path) -> Path:
         bad.read_text(encoding="utf-8").replace("license: Apache-2.0", "license: Apache 2 <b>"),
         encoding="utf-8",
     )
+    dest = tmp_path / "gba" / "bank-deid"  # one executed transfer, from a hand-made record
+    dest.mkdir(parents=True)
+    record = copy.deepcopy(RECORD)
+    record["destination_uri"] = str(dest)
+    (dest / "transfer.json").write_text(json.dumps(record), encoding="utf-8")
     out = tmp_path / "report.html"
-    out.write_text(render_html(report_for_dir(root, TODAY)), encoding="utf-8")
+    report = report_for_dir(root, TODAY, collect([str(dest)]))
+    out.write_text(render_html(report), encoding="utf-8")
     return out
 
 
@@ -118,6 +128,18 @@ def test_report_dom_in_chromium(report_html: Path, tmp_path: Path):
     assert problems is not None and "<li>" in problems.group(1)
     assert "license" in problems.group(1) and "Apache 2 &lt;b&gt;" in problems.group(1)
     assert dom.count('class="problems no-problems"') == 4
+    deid = re.search(r'id="card-hk-bank-comms-deid">.*?</section>', dom, re.S)
+    assert deid is not None
+    executed = re.search(r'<div class="executed">(.*?)</div>', deid.group(0), re.S)
+    assert executed is not None
+    row = re.search(
+        rf'<tr data-transfer="{RECORD["transfer_id"]}">.*?</tr>', executed.group(1), re.S
+    )
+    assert row is not None and row.group(0).count("<td") == 9
+    assert "GBA-SC-2026-0417" in row.group(
+        0
+    ) and '<strong class="pii-total">0</strong>' in row.group(0)
+    assert dom.count('<div class="executed">') == 4  # every valid card has the section
 
 
 def test_report_screenshot(report_html: Path, tmp_path: Path):

@@ -168,19 +168,37 @@ def cards_report(
             metavar="DATE",
         ),
     ] = None,
+    transfers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--transfers",
+            help="Executed transfers to show (repeatable): a transfer.json, a prepared "
+            "directory holding one, or a transfer ledger .jsonl (path or storage URI). "
+            "Default: this site's ledger, $SOVTRAIN_CACHE/audit/transfers/*.jsonl.",
+            metavar="PATH_OR_URI",
+        ),
+    ] = None,
 ) -> None:
-    """Review-ready report of every card: summary, validation problems, PII, transfers,
-    retention, approval state and the dataset x region matrix.
+    """Review-ready report of every card: summary, validation problems, PII, transfers
+    (filed and executed), retention, approval state and the dataset x region matrix.
 
-    Cards that fail validation are listed with their problems rather than left out.
+    Cards that fail validation are listed with their problems rather than left out. Each
+    executed transfer is listed under the cards whose data crossed: when, from which region
+    to which, under which filing, bytes, manifest digest and the de-identification evidence.
     """
+    from sovtrain.governance.transfers_done import TransferRecordError, collect
+
     today = dt.date.today()
     if as_of is not None:
         try:
             today = dt.date.fromisoformat(as_of)
         except ValueError:
             raise CardError(f"--as-of: expected YYYY-MM-DD, got {as_of!r}") from None
-    text = render(report_for_dir(cards_dir(), today), fmt.value)
+    try:
+        executed = collect(transfers)
+    except TransferRecordError as err:
+        raise CardError(f"--transfers: {err}") from None
+    text = render(report_for_dir(cards_dir(), today, executed), fmt.value)
     if output is None:
         typer.echo(text, nl=False)
         return

@@ -30,10 +30,16 @@ from sovtrain.governance.cards import (
     check_cards,
     content_digest,
 )
+from sovtrain.governance.flags import WARN_DAYS, Flag, _date_flag, _expiry_flag
 from sovtrain.governance.policy import Policy, load_policy
 from sovtrain.governance.residency import permissions
+from sovtrain.governance.transfers_done import (
+    Collected,
+    ExecutedRow,
+    ExecutedTransfer,
+    executed_rows,
+)
 
-WARN_DAYS = 90  # expiries and deletion dates this close are flagged for the reviewer
 PERMISSIONS: tuple[str, ...] = ("store", "process", "derived")
 
 ApprovalState = Literal[
@@ -48,14 +54,6 @@ _STATE_LABELS: dict[str, str] = {
     "expired": "approval expired",
     "invalid": "invalid card",
 }
-
-
-@dataclass(frozen=True)
-class Flag:
-    """Something with a date the reviewer must act on; `error` is already past due."""
-
-    level: Literal["warn", "error"]
-    text: str
 
 
 @dataclass(frozen=True)
@@ -96,10 +94,12 @@ class CardEntry:
     transfers: list[TransferRow]
     retention_flag: Flag | None
     matrix: dict[str, dict[str, bool]]  # region -> permission -> allowed
+    executed: list[ExecutedRow] = field(default_factory=list)
 
     @property
     def flags(self) -> list[Flag]:
         found = [self.approval.flag, self.retention_flag, *(t.flag for t in self.transfers)]
+        found += [x.flag for x in self.executed]
         return [f for f in found if f is not None]
 
     def allowed_in(self, region: str) -> list[str]:
@@ -120,6 +120,8 @@ class Report:
     policy_digest: str
     regions: dict[str, str]  # id -> display name, in policy order
     cards: list[CardEntry] = field(default_factory=list)
+    transfer_sources: list[str] = field(default_factory=list)  # where executed ones were read
+    unmatched: list[ExecutedTransfer] = field(default_factory=list)  # no card here names them
 
     @property
     def state_counts(self) -> dict[str, int]:
@@ -160,23 +162,6 @@ def approval_of(loaded: LoadedCard, today: dt.date) -> Approval:
     else:
         state = "expired"
     return Approval(state, problem)
-
-
-def _expiry_flag(expires: dt.date, today: dt.date, what: str) -> Flag | None:
-    """`error` once the expiry day has passed, `warn` within WARN_DAYS of it, else nothing."""
-    return _date_flag(
-        expires, today, f"{what} expired on {expires.isoformat()}",
-        f"{what} expires on {expires.isoformat()}",
-    )  # fmt: skip
-
-
-def _date_flag(due: dt.date, today: dt.date, past: str, soon: str) -> Flag | None:
-    days = (due - today).days
-    if days < 0:
-        return Flag("error", f"{past} ({-days} days ago)")
-    if days <= WARN_DAYS:
-        return Flag("warn", f"{soon} (in {days} days)")
-    return None
 
 
 def _retention_flag(card: DataCard, today: dt.date) -> Flag | None:
@@ -236,7 +221,9 @@ def _invalid_entry(check: CardCheck, problems: list[str]) -> CardEntry:
     )
 
 
-def _entry(check: CardCheck, policy: Policy, today: dt.date) -> CardEntry:
+def _entry(
+    check: CardCheck, policy: Policy, today: dt.date, executed: list[ExecutedTransfer]
+) -> CardEntry:
     loaded = check.loaded
     if loaded is None:
         return _invalid_entry(check, list(check.problems))
@@ -272,6 +259,7 @@ def _entry(check: CardCheck, policy: Policy, today: dt.date) -> CardEntry:
         transfers=transfers,
         retention_flag=_retention_flag(card, today),
         matrix={r: region_permissions(card, r, today) for r in policy.regions},
+        executed=executed_rows(card.id, list(card.pii.types), executed, today),
     )
 
 
@@ -283,21 +271,31 @@ def build_report(
     cards_dir: str = "",
     policy_path: str = "",
     policy_digest: str = "",
+    transfers: Collected | None = None,
 ) -> Report:
-    """Assemble the report from already-checked cards (pure: no file reads but raw digests)."""
+    """Assemble the report from already-checked cards and the executed transfers already
+    read (pure: no file reads but raw digests)."""
     day = today or dt.date.today()
+    done = transfers.transfers if transfers else []
+    entries = [_entry(check, policy, day, done) for check in checks]
+    ids = {e.card.id for e in entries if e.card is not None}
     return Report(
         today=day,
         cards_dir=cards_dir,
         policy_path=policy_path,
         policy_digest=policy_digest,
         regions={rid: region.name for rid, region in policy.regions.items()},
-        cards=[_entry(check, policy, day) for check in checks],
+        cards=entries,
+        transfer_sources=list(transfers.sources) if transfers else [],
+        unmatched=[t for t in done if not any(c.card_id in ids for c in t.cards)],
     )
 
 
-def report_for_dir(root: Path, today: dt.date | None = None) -> Report:
-    """Report on every card under `root` against `root/residency.yaml` (PolicyError if absent)."""
+def report_for_dir(
+    root: Path, today: dt.date | None = None, transfers: Collected | None = None
+) -> Report:
+    """Report on every card under `root` against `root/residency.yaml` (PolicyError if
+    absent), with the executed `transfers` (`transfers_done.collect`) under their cards."""
     policy_file = root / "residency.yaml"
     policy = load_policy(policy_file)
     return build_report(
@@ -307,6 +305,7 @@ def report_for_dir(root: Path, today: dt.date | None = None) -> Report:
         cards_dir=str(root),
         policy_path=str(policy_file),
         policy_digest=hashlib.sha256(policy_file.read_bytes()).hexdigest(),
+        transfers=transfers,
     )
 
 
