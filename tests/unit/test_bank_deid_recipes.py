@@ -27,8 +27,11 @@ CARD = "hk-bank-comms-deid"
 
 
 @pytest.fixture(autouse=True)
-def shipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The repository's own cards, policy and cluster profiles, whatever the environment."""
+def shipped(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's own cards, policy and cluster profiles, whatever the environment
+    (tests on a tmp `world` use its copies instead)."""
+    if "world" in request.fixturenames:
+        return
     monkeypatch.setenv("SOVTRAIN_CARDS_DIR", str(REPO / "data_cards"))
     monkeypatch.setenv("SOVTRAIN_CLUSTERS_DIR", str(REPO / "slurm" / "clusters"))
 
@@ -103,3 +106,29 @@ def test_train_outputs_in_gba_are_allowed_under_the_derived_storage_transfer():
     lapsed = dt.date(2027, 7, 1)
     (late,) = decide(site, cards, checkpoint, "write", "checkpoint", lineage, lapsed)
     assert not late.allowed
+
+
+def test_train_recipe_is_admitted_on_shards_that_crossed(world):
+    """With a transfer record in data.prepared_uri (as `sovtrain data transfer` leaves it),
+    the same train recipe reads no raw file and is admitted in cn-gba."""
+    import hashlib
+    import json
+
+    prepared = world["gba"] / "prepared" / "bank-deid"
+    (prepared / "shards").mkdir(parents=True)
+    manifest = prepared / "shards" / "manifest.json"
+    manifest.write_text(json.dumps({"sources": [{"card": CARD}], "shards": []}))
+    record = {
+        "format": 1, "transfer_id": "tr-test", "source_region": "hk",
+        "destination_region": "cn-gba", "destination_uri": str(prepared),
+        "cards": [{"id": CARD, "ref": f"{CARD}@1"}],
+        "manifest_digest": hashlib.sha256(manifest.read_bytes()).hexdigest(),
+    }  # fmt: skip
+    (prepared / "transfer.json").write_text(json.dumps(record))
+    overrides = [f"data.prepared_uri={prepared}", f"run.output_uri={world['gba'] / 'runs' / 't'}"]
+    recipe = load_recipe(str(TRAIN), overrides).recipe
+    admission = admit(recipe, "site-gba", TODAY)
+    assert admission.allowed, [d.refusal() for d in admission.refusals()]
+    assert not [d for d in admission.decisions if d.purpose == "raw-data"]
+    (crossed,) = [d for d in admission.decisions if d.rule == "transfer-record"]
+    assert crossed.allowed and "tr-test" in crossed.reason

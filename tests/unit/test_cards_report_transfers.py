@@ -221,3 +221,21 @@ def test_cli_transfers_option_repeatable(cards: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     section = _section(out.read_text(), "hk-bank-comms-deid")
     assert section.index("tr-20261201T224000Z-1a2b3c4d") < section.index("tr-two")
+
+
+def test_bucket_endpoints_come_from_the_policy(tmp_path: Path):
+    from sovtrain.governance.policy import load_policy
+    from sovtrain.governance.transfers_done import bucket_endpoints
+
+    policy = tmp_path / "residency.yaml"
+    policy.write_text(
+        "regions: {hk: {name: HK}, cn-gba: {name: GBA}}\n"
+        "storage:\n"
+        "  - {prefix: 's3://sovtrain-hk', region: hk, endpoint_url: 'http://127.0.0.1:9001'}\n"
+        "  - {prefix: 's3://sovtrain-gba/x', region: cn-gba, endpoint_url: 'http://127.0.0.1:9002'}\n"
+        "  - {prefix: /srv/sovtrain/hk, region: hk}\n"
+    )
+    assert bucket_endpoints(load_policy(policy)) == {
+        "sovtrain-hk": "http://127.0.0.1:9001",
+        "sovtrain-gba": "http://127.0.0.1:9002",
+    }

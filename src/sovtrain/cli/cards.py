@@ -186,7 +186,8 @@ def cards_report(
     executed transfer is listed under the cards whose data crossed: when, from which region
     to which, under which filing, bytes, manifest digest and the de-identification evidence.
     """
-    from sovtrain.governance.transfers_done import TransferRecordError, collect
+    from sovtrain import storage
+    from sovtrain.governance.transfers_done import TransferRecordError, bucket_endpoints, collect
 
     today = dt.date.today()
     if as_of is not None:
@@ -194,6 +195,10 @@ def cards_report(
             today = dt.date.fromisoformat(as_of)
         except ValueError:
             raise CardError(f"--as-of: expected YYYY-MM-DD, got {as_of!r}") from None
+    policy = _policy_if_present()
+    endpoints = bucket_endpoints(policy) if policy is not None else {}
+    if endpoints:  # records in object storage are read from their own region's endpoint
+        storage.set_endpoints(endpoints)
     try:
         executed = collect(transfers)
     except TransferRecordError as err:

@@ -27,8 +27,9 @@ from sovtrain.core.errors import SovtrainError
 from sovtrain.core.paths import cache_root
 from sovtrain.governance import audit
 from sovtrain.governance.flags import Flag, _date_flag
+from sovtrain.governance.policy import Policy
+from sovtrain.governance.transfer import RECORD_NAME
 
-RECORD_NAME = "transfer.json"
 _PURPOSE = "shards"  # what a transfer record sits beside (the same purpose `data transfer` uses)
 
 
@@ -98,7 +99,19 @@ class Collected:
 
 
 def ledger_dir() -> Path:
+    """This site's transfer ledger (`sovtrain data transfer` appends one record per try)."""
     return cache_root() / "audit" / "transfers"
+
+
+def bucket_endpoints(policy: Policy) -> dict[str, str]:
+    """bucket -> S3 endpoint from the residency policy, so a transfer.json in another
+    region's bucket is read from that region's object store (as `Site.endpoints` does)."""
+    out: dict[str, str] = {}
+    for mapping in policy.storage:
+        canonical = storage.canonical_uri(mapping.prefix)
+        if mapping.endpoint_url and canonical.startswith("s3://"):
+            out[canonical[5:].split("/", 1)[0]] = mapping.endpoint_url
+    return out
 
 
 def _int(value: Any) -> int | None:
