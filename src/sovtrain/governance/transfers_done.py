@@ -191,8 +191,9 @@ def read_transfer(uri: str) -> dict[str, Any]:
     target = _record_uri(uri)
     try:
         record = json.loads(storage.read_text(target, purpose=_PURPOSE))
-    except (OSError, SovtrainError, ValueError) as err:
-        raise TransferRecordError(f"{target}: cannot read the transfer record: {err}") from None
+    except Exception as err:  # any backend's failure (no credentials, no endpoint, ...)
+        reason = f"{type(err).__name__}: {err}" if not isinstance(err, SovtrainError) else err
+        raise TransferRecordError(f"{target}: cannot read the transfer record: {reason}") from None
     if not isinstance(record, dict) or "transfer_id" not in record:
         raise TransferRecordError(f"{target}: not a transfer record (no transfer_id)")
     return record
