@@ -97,8 +97,10 @@ def test_a_live_transfer_extends_processing_until_it_expires(world):
     approve(card, "Reviewer", TODAY)
     rules = {d.rule for d in admit(recipe, "site-gba").refusals()}
     assert rules == {"transfer-deidentified", "transfer-record"}, rules
-    text = text.replace("    purposes: [processing]\n",
-                        "    purposes: [processing]\n    deidentification_required: false\n")
+    text = text.replace(
+        "    purposes: [processing]\n",
+        "    purposes: [processing]\n    deidentification_required: false\n",
+    )
     card.write_text(text)
     approve(card, "Reviewer", TODAY)
     assert admit(recipe, "site-gba").allowed
