@@ -169,6 +169,12 @@ def test_prepare_in_hk_transfer_train_in_gba_export_home(gba):
     assert "## Cross-boundary transfer" in card
     assert entry["transfer"]["filing_reference"] in card
     assert set(front["sovtrain"]["weights_storage_regions"]) == {"hk", "cn-gba"}
+    # the reviewer's pages: the cards report lists what crossed (ledger -> S3 transfer.json),
+    # the audit report of the chain verifies every log and shows the transfer and its evidence
+    report = _ok(_cli(gba, "cards", "report", "--format", "md")).stdout
+    assert record["transfer_id"] in report and "GBA-SC-2026-0417" in report
+    audit = _ok(_cli(gba, "audit", "report", "s3://sovtrain-gba/runs/train", "--strict")).stdout
+    assert record["transfer_id"] in audit and "GBA-SC-2026-0417" in audit
 
 
 def _refused(result: subprocess.CompletedProcess, rule: str) -> None:

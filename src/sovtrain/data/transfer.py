@@ -151,7 +151,8 @@ def _append_local(path: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
 def _summary(request: TransferRequest, result: str, rule: str, **extra: Any) -> dict[str, Any]:
     return {"kind": "transfer", "result": result, "rule": rule, "source_uri": request.source_uri,
             "destination_uri": request.dest_uri, "source_region": request.source_region,
-            "destination_region": request.dest_region, **extra}  # fmt: skip
+            "destination_region": request.dest_region, "cards": list(request.card_ids),
+            **extra}  # fmt: skip
 
 
 def _require_empty(dst: str) -> None:
