@@ -8,6 +8,7 @@ a guard refuses by raising `PolicyRefused`.
 
 from sovtrain.storage.core import (
     Access,
+    Meter,
     add_guard,
     clear_guards,
     exists,
@@ -17,6 +18,7 @@ from sovtrain.storage.core import (
     listdir,
     local_dir,
     makedirs,
+    mapped,
     open_uri,
     put_dir,
     read_bytes,
@@ -36,6 +38,7 @@ from sovtrain.storage.uri import canonical_uri, is_local, local_path
 
 __all__ = [
     "Access",
+    "Meter",
     "PinnedDir",
     "RetryPolicy",
     "StorageUnavailable",
@@ -53,6 +56,7 @@ __all__ = [
     "local_dir",
     "local_path",
     "makedirs",
+    "mapped",
     "open_uri",
     "pin_dir",
     "put_dir",
