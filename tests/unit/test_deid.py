@@ -149,3 +149,26 @@ def test_chat_rows_decode_channel_zero_without_padding(tmp_path):
     evidence = deid.scan_shards(str(tmp_path), manifest, bpe, "keep", show_progress=False)
     assert evidence["tokens"] == 2 * len(ids)
     assert evidence["found"]["email"] == 2 and evidence["found"]["hkid"] == 2
+
+
+def test_chat_preparation_records_evidence_over_channel_zero(foreign_base, tmp_path):
+    """SFT: chat examples are not cleaned, so PII in them shows in the evidence, each
+    example counted once (padding skipped, every row decoded)."""
+    from tests.unit.test_base_tokenizer import _jsonl, _recipe
+
+    chat = [{"role": "user", "content": f"Please update my details: {PII_TEXT}"},
+            {"role": "assistant", "content": "Done."}]  # fmt: skip
+    rows = [{"id": f"ex{i}", "messages": chat} for i in range(40)]
+    source = {"kind": "chat-files", "name": "chats", "domain": "finance",
+              "card": "synthetic-finance-bilingual",
+              "uri": str(_jsonl(tmp_path / "chats.jsonl", rows))}  # fmt: skip
+    recipe = _recipe(tmp_path, foreign_base, [source], finetune={"packing": False},
+                     train={"seq_len": 128})  # fmt: skip
+    prepared = prepare(recipe, show_progress=False)
+    evidence = prepared.manifest["deidentification"]
+    examples = sum(s["sequences"] for s in prepared.manifest["shards"])  # one per row
+    assert examples == 40
+    for name in ("hkid", "phone", "email", "card"):
+        assert evidence["found"][name] == examples, name
+    assert 0 < evidence["tokens"] < examples * 128  # padding is not scanned
+    assert evidence["shards"] == len(prepared.manifest["shards"])

@@ -13,24 +13,21 @@ from sovtrain.storage.core import (
     clear_guards,
     exists,
     fingerprint,
-    get_dir,
     join,
     listdir,
-    local_dir,
     makedirs,
     mapped,
     open_uri,
-    put_dir,
     read_bytes,
     read_text,
     remove,
     remove_guard,
-    rename,
     set_endpoints,
     size,
     write_bytes_atomic,
     write_text_atomic,
 )
+from sovtrain.storage.dirs import get_dir, local_dir, put_dir, rename
 from sovtrain.storage.exclusive import create_exclusive
 from sovtrain.storage.pinned import PinnedDir, child_dir, pin_dir, still_child
 from sovtrain.storage.retry import RetryPolicy, StorageUnavailable, set_retry_policy
