@@ -115,3 +115,23 @@ def test_a_replaced_guard_closes_its_totals_first(world):
     enforce(recipe, "site-hk", "two")
     assert guard is not None and guard.io.flushed
     assert _totals(first.audit.path)[("hk", "artifact", "write")] == (4, 1)
+
+
+def test_a_cli_job_appends_its_totals_at_exit(world):
+    """`data prepare` / `eval` install the guard and end with the process: atexit flushes."""
+    from tests.conftest import run_python
+
+    recipe = private_recipe(world)
+    target = world["hk"] / "runs" / "tiny" / "out.bin"
+    run_python(
+        "import sys\n"
+        "from sovtrain import storage\n"
+        "from sovtrain.governance.admission import enforce\n"
+        "from sovtrain.recipe import load_recipe\n"
+        "enforce(load_recipe(sys.argv[1]).recipe, 'site-hk', 'tiny/prepare')\n"
+        "storage.write_bytes_atomic(sys.argv[2], b'x' * 321, purpose='shards')\n",
+        str(recipe), str(target),
+    )  # fmt: skip
+    log = world["hk"] / "runs" / "tiny" / "audit.jsonl"
+    assert _totals(log)[("hk", "shards", "write")] == (321, 1)
+    assert audit.verify(log).ok

@@ -295,9 +295,10 @@ class ResidencyGuard:
 _INSTALLED: ResidencyGuard | None = None
 
 
-def finish_job() -> None:
-    """Append the installed guard's io-totals to its audit log (once; also at exit)."""
-    if _INSTALLED is not None:
+def finish_job(admission: Admission | None = None) -> None:
+    """Append the installed guard's io-totals to its audit log (once; also at exit); with
+    `admission`, only when the installed guard is that job's."""
+    if _INSTALLED is not None and (admission is None or admission is _INSTALLED.admission):
         _INSTALLED.finish()
 
 

@@ -373,7 +373,7 @@ def publish_audit(session: Session) -> None:
     """The audit log as a run artifact, and its head as a tag (detects a truncated log).
 
     The job's io-totals records go in first (every rank's log), so the head covers them."""
-    finish_job()
+    finish_job(session.admission)
     audit = session.admission.audit
     if audit is None or not session.ctx.is_main:
         return
