@@ -163,12 +163,13 @@ def test_chat_preparation_records_evidence_over_channel_zero(foreign_base, tmp_p
               "card": "synthetic-finance-bilingual",
               "uri": str(_jsonl(tmp_path / "chats.jsonl", rows))}  # fmt: skip
     recipe = _recipe(tmp_path, foreign_base, [source], finetune={"packing": False},
-                     train={"seq_len": 128})  # fmt: skip
+                     train={"seq_len": 256})  # fmt: skip
     prepared = prepare(recipe, show_progress=False)
+    assert prepared.manifest["truncated_examples"] == 0  # so every row ends in padding
     evidence = prepared.manifest["deidentification"]
     examples = sum(s["sequences"] for s in prepared.manifest["shards"])  # one per row
     assert examples == 40
     for name in ("hkid", "phone", "email", "card"):
         assert evidence["found"][name] == examples, name
-    assert 0 < evidence["tokens"] < examples * 128  # padding is not scanned
+    assert 0 < evidence["tokens"] < examples * 256  # padding is not scanned
     assert evidence["shards"] == len(prepared.manifest["shards"])
