@@ -100,9 +100,12 @@ def export_command(
     export_dtype(dtype, "fp32")
     recipe = run_recipe_of(source)
     guard = guard_export(recipe, out, cluster or default_cluster(), f"{recipe.run.name}/export")
-    result = export_hf(
-        source, out, merge_lora=not adapter_only, dtype=dtype, max_shard_size=max_shard_size
-    )
+    try:
+        result = export_hf(
+            source, out, merge_lora=not adapter_only, dtype=dtype, max_shard_size=max_shard_size
+        )
+    finally:  # what the export read and wrote, per region and purpose, closes its log
+        guard.finish()
     typer.echo(
         f"exported step {result.step} ({result.kind}, {result.params:,} parameters, "
         f"{result.dtype}, weights from {result.weights_from}) to {result.out_uri}"

@@ -37,7 +37,7 @@ from sovtrain import storage
 from sovtrain.core.errors import DataError
 from sovtrain.core.generators import generators
 from sovtrain.core.paths import cache_root
-from sovtrain.data import fertility, shards, tokenizer
+from sovtrain.data import deid, fertility, shards, tokenizer
 from sovtrain.data.clean import Cleaner, batched, cleaning_digest
 from sovtrain.data.prepared import (
     PreparedData,
@@ -158,6 +158,11 @@ def prepare(recipe: Recipe, show_progress: bool = True) -> PreparedData:
         "shards": shard_list,
         "counts": merge_counts(writers),
     }
+    # evidence over the final shards, decoded by the tokenizer shipped with them
+    manifest["deidentification"] = deid.scan_shards(
+        shard_uri, manifest, tokenizer.load_hf(tok_uri), recipe.data.cleaning.pii.action,
+        show_progress,
+    )  # fmt: skip
     digest = shards.write_manifest(shard_uri, manifest, lineage)
     return PreparedData(tok_uri, shard_uri, manifest, digest, False)
 

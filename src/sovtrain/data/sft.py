@@ -20,7 +20,7 @@ from typing import Any
 from sovtrain import storage
 from sovtrain.core.errors import DataError
 from sovtrain.core.generators import generators
-from sovtrain.data import shards, tokenizer
+from sovtrain.data import deid, shards, tokenizer
 from sovtrain.data.chat import (
     CHANNELS,
     CHAT_TEMPLATE,
@@ -162,6 +162,10 @@ def prepare_sft(
         if shards.summarize(manifest["shards"], split) == 0:
             raise DataError(f"the {split} split has no chat rows: add examples or raise "
                             "data.heldout_fraction")  # fmt: skip
+    manifest["deidentification"] = deid.scan_shards(  # channel 0 decoded, as prepare does
+        shard_uri, manifest, tokenizer.load_hf(tok_uri), recipe.data.cleaning.pii.action,
+        show_progress,
+    )  # fmt: skip
     digest = shards.write_manifest(shard_uri, manifest, lineage)
     return PreparedData(tok_uri, shard_uri, manifest, digest, False)
 

@@ -132,8 +132,8 @@ def shard_rows(uri: str, shard: dict[str, Any], seq_len: int, dtype: np.dtype) -
     local = storage.local_path(location)
     if local is None:
         local = _cached_copy(location, shard["sha256"])
-    else:
-        storage.exists(location, purpose="shards")  # passes the guards before mapping
+    else:  # passes the guards before mapping, counted as the file's size
+        local = storage.mapped(location, purpose="shards")
     return np.memmap(local, dtype=dtype, mode="r").reshape(-1, seq_len)
 
 

@@ -12,6 +12,7 @@ the run's audit log.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import datetime as dt
 import functools
@@ -26,6 +27,7 @@ from sovtrain.governance import bases
 from sovtrain.governance.audit import AuditLog
 from sovtrain.governance.bases import BaseCheck
 from sovtrain.governance.cards import CardError, LoadedCard, load_card
+from sovtrain.governance.io_totals import IoTotals
 from sovtrain.governance.policy import cards_dir
 from sovtrain.governance.residency import (
     Decision,
@@ -282,12 +284,21 @@ def _raw_under_transfer(
 
 
 class ResidencyGuard:
-    """The storage guard of an admitted job: decide, audit, refuse."""
+    """The storage guard of an admitted job: decide, audit, refuse; and (a `storage.Meter`)
+    tally the bytes each admitted call moved, appended as io-totals records by `finish`."""
 
     def __init__(self, admission: Admission, audit: AuditLog | None, today: dt.date) -> None:
         self.admission = admission
         self.audit = audit
         self.today = today
+        self.io = IoTotals(admission.site)
+
+    def after(self, access: storage.Access, nbytes: int) -> None:
+        self.io.count(access, nbytes)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The job ended: append its io-totals records to its audit log (once)."""
+        return self.io.flush(self.audit)
 
     def __call__(self, access: storage.Access) -> None:
         lineage = access.lineage
@@ -325,6 +336,16 @@ class ResidencyGuard:
 
 
 _INSTALLED: ResidencyGuard | None = None
+
+
+def finish_job(admission: Admission | None = None) -> None:
+    """Append the installed guard's io-totals to its audit log (once; also at exit); with
+    `admission`, only when the installed guard is that job's."""
+    if _INSTALLED is not None and (admission is None or admission is _INSTALLED.admission):
+        _INSTALLED.finish()
+
+
+atexit.register(finish_job)  # CLI commands (`data prepare`, `eval`): the job ends with them
 
 
 def audit_path(recipe: Recipe, rank: int) -> Path:
@@ -382,6 +403,7 @@ def install_guard(admission: Admission, recipe: Recipe, job: str, rank: int = 0)
     global _INSTALLED
     if _INSTALLED is not None:  # one admitted job per process: the new one replaces it
         storage.remove_guard(_INSTALLED)
+        _INSTALLED.finish()
     _INSTALLED = ResidencyGuard(admission, audit, dt.date.today())
     storage.add_guard(_INSTALLED)
     log.info(

@@ -8,27 +8,26 @@ a guard refuses by raising `PolicyRefused`.
 
 from sovtrain.storage.core import (
     Access,
+    Meter,
     add_guard,
     clear_guards,
     exists,
     fingerprint,
-    get_dir,
     join,
     listdir,
-    local_dir,
     makedirs,
+    mapped,
     open_uri,
-    put_dir,
     read_bytes,
     read_text,
     remove,
     remove_guard,
-    rename,
     set_endpoints,
     size,
     write_bytes_atomic,
     write_text_atomic,
 )
+from sovtrain.storage.dirs import get_dir, local_dir, put_dir, rename
 from sovtrain.storage.exclusive import create_exclusive
 from sovtrain.storage.pinned import PinnedDir, child_dir, pin_dir, still_child
 from sovtrain.storage.retry import RetryPolicy, StorageUnavailable, set_retry_policy
@@ -36,6 +35,7 @@ from sovtrain.storage.uri import canonical_uri, is_local, local_path
 
 __all__ = [
     "Access",
+    "Meter",
     "PinnedDir",
     "RetryPolicy",
     "StorageUnavailable",
@@ -53,6 +53,7 @@ __all__ = [
     "local_dir",
     "local_path",
     "makedirs",
+    "mapped",
     "open_uri",
     "pin_dir",
     "put_dir",

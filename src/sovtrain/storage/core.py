@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar, runtime_checkable
 
 import fsspec
 
@@ -40,18 +40,37 @@ Guard = Callable[[Access], None]
 _GUARDS: list[Guard] = []
 
 
+@runtime_checkable
+class Meter(Protocol):
+    """A guard that also wants to know what moved: `after(access, nbytes)` runs once after
+    each admitted call succeeded, with the bytes it moved (0 for metadata calls: exists,
+    size, list, makedirs, delete). Why a hook and not a wrapper: the guard already holds
+    the job's audit log, so the bytes land in the same chain as the decisions."""
+
+    def after(self, access: Access, nbytes: int) -> None: ...
+
+
+_METERS: list[Meter] = []
+
+
 def add_guard(guard: Guard) -> None:
-    """Register a check that runs before every storage call (it raises to refuse)."""
+    """Register a check that runs before every storage call (it raises to refuse); a guard
+    with an `after(access, nbytes)` method (a `Meter`) is also told what each call moved."""
     _GUARDS.append(guard)
+    if isinstance(guard, Meter):
+        _METERS.append(guard)
 
 
 def remove_guard(guard: Guard) -> None:
     if guard in _GUARDS:
         _GUARDS.remove(guard)
+    if guard in _METERS:
+        _METERS.remove(guard)  # type: ignore[arg-type]
 
 
 def clear_guards() -> None:
     _GUARDS.clear()
+    _METERS.clear()
 
 
 def _admit(uri: str, action: str, purpose: str, lineage: tuple[str, ...]) -> str:
@@ -60,6 +79,17 @@ def _admit(uri: str, action: str, purpose: str, lineage: tuple[str, ...]) -> str
     for guard in _GUARDS:
         guard(access)
     return canonical
+
+
+def _moved(
+    canonical: str, action: str, purpose: str, lineage: tuple[str, ...], nbytes: int
+) -> None:
+    """Tell the meters what an admitted call moved (nothing to build when there are none)."""
+    if not _METERS:
+        return
+    access = Access(uri=canonical, action=action, purpose=purpose, lineage=lineage)
+    for meter in list(_METERS):
+        meter.after(access, nbytes)
 
 
 def join(base: str, *parts: str) -> str:
@@ -135,21 +165,44 @@ def open_uri(
     """
     action = "read" if "r" in mode else "write"
     canonical = _admit(uri, action, purpose, lineage)
-    if not is_local(canonical):
-        opener = _remote_reader if action == "read" else _remote_writer
-        with opener(canonical, mode) as handle:
-            yield handle
-        return
+    moved = [-1]  # bytes once open: a read counts the file's size at open, a write what
+    done = False  # it left; a write counts only when the block ended without an error
+    try:
+        if not is_local(canonical):
+            opener = _remote_reader if action == "read" else _remote_writer
+            with opener(canonical, mode, moved) as handle:
+                yield handle
+        else:
+            yield from _local_open(canonical, mode, action, moved)
+        done = True
+    finally:  # a read stopped early (its generator closed) still had the file open
+        if moved[0] >= 0 and (done or action == "read"):
+            _moved(canonical, action, purpose, lineage, moved[0])
+
+
+def _local_open(canonical: str, mode: str, action: str, moved: list[int]) -> Iterator[IO[Any]]:
     fs, path = _fs(canonical)
     if action == "write":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    before = _local_size(path) if action == "write" else 0  # "a": only what was added
     with fs.open(path, mode) as handle:
+        moved[0] = _local_size(path) if action == "read" else 0
         yield handle
+    if action == "write":
+        moved[0] = max(_local_size(path) - before, 0) if "a" in mode else _local_size(path)
+
+
+def _local_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 @contextlib.contextmanager
-def _remote_reader(canonical: str, mode: str) -> Iterator[IO[Any]]:
+def _remote_reader(canonical: str, mode: str, moved: list[int]) -> Iterator[IO[Any]]:
     raw = _call(canonical, "open", lambda fs, path: fs.open(path, "rb"))
+    moved[0] = int(getattr(raw, "size", 0) or 0)
     _retry_reads(raw, canonical)
     with raw:
         yield raw if "b" in mode else io.TextIOWrapper(raw, encoding="utf-8")
@@ -173,19 +226,22 @@ def _retry_reads(raw: Any, canonical: str) -> None:
 
 
 @contextlib.contextmanager
-def _remote_writer(canonical: str, mode: str) -> Iterator[IO[Any]]:
+def _remote_writer(canonical: str, mode: str, moved: list[int]) -> Iterator[IO[Any]]:
     if any(flag in mode for flag in "ax+"):
         raise StorageError(f"{canonical}: mode {mode!r} on object storage (write with 'w'/'wb')")
     with tempfile.TemporaryDirectory(prefix="sovtrain-upload-") as tmp:
         spool = Path(tmp) / "upload"
         with spool.open(mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
+        moved[0] = spool.stat().st_size
         _call(canonical, "put_file", lambda fs, path: fs.put_file(str(spool), path))
 
 
 def read_bytes(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> bytes:
     canonical = _admit(uri, "read", purpose, lineage)
-    return _call(canonical, "read", lambda fs, path: fs.cat_file(path))
+    data: bytes = _call(canonical, "read", lambda fs, path: fs.cat_file(path))
+    _moved(canonical, "read", purpose, lineage, len(data))
+    return data
 
 
 def read_text(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> str:
@@ -203,6 +259,7 @@ def write_bytes_atomic(
     canonical = _admit(uri, "write", purpose, lineage)
     if not is_local(canonical):
         _call(canonical, "pipe_file", lambda fs, path: fs.pipe_file(path, data))
+        _moved(canonical, "write", purpose, lineage, len(data))
         return
     target = Path(canonical)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -218,6 +275,7 @@ def write_bytes_atomic(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _moved(canonical, "write", purpose, lineage, len(data))
 
 
 def _umask() -> int:
@@ -232,18 +290,35 @@ def write_text_atomic(uri: str, text: str, *, purpose: str, lineage: tuple[str, 
 
 def exists(uri: str, *, purpose: str) -> bool:
     canonical = _admit(uri, "read", purpose, ())
-    return _call(canonical, "exists", lambda fs, path: bool(fs.exists(path)))
+    found = _call(canonical, "exists", lambda fs, path: bool(fs.exists(path)))
+    _moved(canonical, "read", purpose, (), 0)
+    return found
 
 
 def size(uri: str, *, purpose: str) -> int:
     canonical = _admit(uri, "read", purpose, ())
-    return _call(canonical, "size", lambda fs, path: int(fs.size(path)))
+    nbytes = _call(canonical, "size", lambda fs, path: int(fs.size(path)))
+    _moved(canonical, "read", purpose, (), 0)
+    return nbytes
+
+
+def mapped(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> Path:
+    """A local file admitted as a read for use in place (memory-mapped shards): counted as
+    its whole size once, since the reads from the map never pass this door again."""
+    canonical = _admit(uri, "read", purpose, lineage)
+    if not is_local(canonical):
+        raise StorageError(f"{canonical}: only a local file can be used in place")
+    path = Path(canonical)
+    nbytes = path.stat().st_size
+    _moved(canonical, "read", purpose, lineage, nbytes)
+    return path
 
 
 def fingerprint(uri: str, *, purpose: str) -> str:
     """A cheap change detector: path, size and modification time or ETag."""
     canonical = _admit(uri, "read", purpose, ())
     info = _call(canonical, "info", lambda fs, path: fs.info(path))
+    _moved(canonical, "read", purpose, (), 0)
     stamp = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
     return f"{canonical}:{info.get('size')}:{stamp}"
 
@@ -251,7 +326,9 @@ def fingerprint(uri: str, *, purpose: str) -> str:
 def listdir(uri: str, *, purpose: str) -> list[str]:
     """Names (not paths) directly under `uri`; empty if it does not exist."""
     canonical = _admit(uri, "list", purpose, ())
-    return _call(canonical, "ls", _names)
+    names = _call(canonical, "ls", _names)
+    _moved(canonical, "list", purpose, (), 0)
+    return names
 
 
 def _names(fs: Any, path: str) -> list[str]:
@@ -263,11 +340,13 @@ def _names(fs: Any, path: str) -> list[str]:
 def makedirs(uri: str, *, purpose: str) -> None:
     canonical = _admit(uri, "write", purpose, ())
     _call(canonical, "makedirs", lambda fs, path: fs.makedirs(path, exist_ok=True))
+    _moved(canonical, "write", purpose, (), 0)
 
 
 def remove(uri: str, *, purpose: str, recursive: bool = False) -> None:
     canonical = _admit(uri, "delete", purpose, ())
     _call(canonical, "rm", lambda fs, path: _remove(fs, path, recursive))
+    _moved(canonical, "delete", purpose, (), 0)
 
 
 def _remove(fs: Any, path: str, recursive: bool) -> None:
@@ -275,70 +354,3 @@ def _remove(fs: Any, path: str, recursive: bool) -> None:
     with contextlib.suppress(FileNotFoundError):
         if fs.exists(path):
             fs.rm(path, recursive=recursive)
-
-
-def rename(src: str, dst: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
-    """Move `src` to `dst`. Atomic for local directories on one filesystem."""
-    source = _admit(src, "read", purpose, lineage)
-    target = _admit(dst, "write", purpose, lineage)
-    if is_local(source) and is_local(target):
-        os.replace(source, target)
-        return
-    _, dst_path = _fs(target)
-    _call(source, "mv", lambda fs, src_path: fs.mv(src_path, dst_path, recursive=True))
-
-
-def put_dir(local_dir: Path, uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
-    """Upload every file under `local_dir` to `uri`, keeping relative paths."""
-    for file in sorted(p for p in local_dir.rglob("*") if p.is_file()):
-        rel = file.relative_to(local_dir).as_posix()
-        target = _admit(join(uri, rel), "write", purpose, lineage)
-        if is_local(target):
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        _put_file(file, target)
-
-
-def _put_file(source: Path, target: str) -> None:
-    """One upload, retried on its own (a failed file does not restart the directory)."""
-    _call(target, "put_file", lambda fs, path: fs.put_file(str(source), path))
-
-
-@contextlib.contextmanager
-def local_dir(uri: str, *, purpose: str, lineage: tuple[str, ...] = ()) -> Iterator[Path]:
-    """A local directory with the files under `uri`, for libraries that only read paths
-    (transformers, DeepSpeed's zero_to_fp32): the directory itself when it is local, else a
-    temporary copy (same last path part, so checkpoint tags still match) removed afterwards.
-
-    Why admit the in-place case too: reading a local checkpoint directly must be decided and
-    audited like any other read, not slip past the guards because no copy was needed.
-    """
-    canonical = _admit(uri, "read", purpose, lineage)
-    if is_local(canonical):
-        yield Path(canonical)
-        return
-    with tempfile.TemporaryDirectory(prefix="sovtrain-") as tmp:
-        copy = Path(tmp) / (canonical.rstrip("/").rsplit("/", 1)[-1] or "dir")
-        _download(canonical, copy)
-        yield copy
-
-
-def get_dir(uri: str, local_dir: Path, *, purpose: str, lineage: tuple[str, ...] = ()) -> None:
-    """Download every file under `uri` into `local_dir`, keeping relative paths."""
-    _download(_admit(uri, "read", purpose, lineage), local_dir)
-
-
-def _download(canonical: str, local_dir: Path) -> None:
-    _, root = _fs(canonical)
-    found = _call(canonical, "find", lambda fs, path: fs.find(path, detail=True))
-    for remote, info in sorted(found.items()):
-        if info.get("type") == "directory":  # emptied prefixes / folder placeholder keys
-            continue
-        rel = posixpath.relpath(remote, root)
-        dest = local_dir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        _get_file(f"{_split(canonical)[0]}://{remote}", dest)
-
-
-def _get_file(source: str, dest: Path) -> None:
-    """One download, retried on its own (a failed file does not restart the directory)."""
-    _call(source, "get_file", lambda fs, path: fs.get_file(path, str(dest)))

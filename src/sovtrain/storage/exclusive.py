@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sovtrain.storage.core import _admit, _call, is_local
+from sovtrain.storage.core import _admit, _call, _moved, is_local
 from sovtrain.storage.pinned import open_nofollow
 
 
@@ -19,8 +19,11 @@ def create_exclusive(uri: str, data: bytes, *, purpose: str) -> bool:
     """Write `data` to `uri` only if nothing is there; False when something already is."""
     canonical = _admit(uri, "write", purpose, ())
     if is_local(canonical):
-        return _create_local(Path(canonical), data)
-    return _call(canonical, "create", lambda fs, path: _create_remote(fs, path, data))
+        created = _create_local(Path(canonical), data)
+    else:
+        created = _call(canonical, "create", lambda fs, path: _create_remote(fs, path, data))
+    _moved(canonical, "write", purpose, (), len(data) if created else 0)
+    return created
 
 
 def _create_remote(fs: Any, path: str, data: bytes) -> bool:

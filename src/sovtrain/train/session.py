@@ -24,7 +24,7 @@ from sovtrain.distributed.collectives import barrier, broadcast_object, set_time
 from sovtrain.distributed.context import DistContext, init_distributed
 from sovtrain.distributed.signals import process_stop_request
 from sovtrain.distributed.watchdog import Watchdog, backstop_for
-from sovtrain.governance.admission import Admission, check, install_guard
+from sovtrain.governance.admission import Admission, check, finish_job, install_guard
 from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
 from sovtrain.model.converters import convert_model
@@ -370,7 +370,10 @@ def _train(
 
 
 def publish_audit(session: Session) -> None:
-    """The audit log as a run artifact, and its head as a tag (detects a truncated log)."""
+    """The audit log as a run artifact, and its head as a tag (detects a truncated log).
+
+    The job's io-totals records go in first (every rank's log), so the head covers them."""
+    finish_job(session.admission)
     audit = session.admission.audit
     if audit is None or not session.ctx.is_main:
         return
