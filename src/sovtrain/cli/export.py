@@ -49,6 +49,14 @@ def guard_export(recipe: Any, out: str, cluster: str, job: str) -> Any:
     return guard
 
 
+def use_site_endpoints(cluster: str) -> None:
+    """Buckets to the S3 endpoints the site's policy names, before anything is read."""
+    from sovtrain import storage
+    from sovtrain.governance.sites import load_site
+
+    storage.set_endpoints(load_site(cluster).endpoints())
+
+
 def _echo_weights_digest(result: Any) -> None:
     """The one line a reviewer checks: the weights file's sha256, or for shards the digest
     of their sha256sum listing (`sha256sum model-*.safetensors | sha256sum`)."""
@@ -98,8 +106,10 @@ def export_command(
         raise SovtrainError(f"--format: only 'hf' is supported, got {format!r}")
     parse_size(max_shard_size)  # bad options fail before admission and reading weights
     export_dtype(dtype, "fp32")
+    cluster = cluster or default_cluster()
+    use_site_endpoints(cluster)  # the run may be in a bucket served by another endpoint
     recipe = run_recipe_of(source)
-    guard = guard_export(recipe, out, cluster or default_cluster(), f"{recipe.run.name}/export")
+    guard = guard_export(recipe, out, cluster, f"{recipe.run.name}/export")
     try:
         result = export_hf(
             source, out, merge_lora=not adapter_only, dtype=dtype, max_shard_size=max_shard_size

@@ -57,6 +57,10 @@ def reusable_manifest(shard_uri: str, key: str) -> dict[str, Any] | None:
         return None
     if manifest.get("prepare_key") != key:
         return None
+    if "deidentification" not in manifest:  # older than the evidence a transfer requires
+        log.info("rebuilding prepared data at %s: it predates de-identification evidence",
+                 shard_uri)  # fmt: skip
+        return None
     try:
         shards.verify_shards(shard_uri, manifest)
     except (DataError, FileNotFoundError) as err:

@@ -78,6 +78,7 @@ def admit(recipe: Recipe, cluster: str, today: dt.date | None = None) -> Admissi
     files are read to check their digests, last, and only when nothing else refused)."""
     today = today or dt.date.today()
     site = load_site(cluster)
+    storage.set_endpoints(site.endpoints())  # admission reads too (a transfer record, a base)
     admission = Admission(site=site, cards={})
     compute = site.compute_region
     base = _resolve_base(recipe)
