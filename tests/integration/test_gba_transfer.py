@@ -173,7 +173,8 @@ def test_prepare_in_hk_transfer_train_in_gba_export_home(gba):
     # the audit report of the chain verifies every log and shows the transfer and its evidence
     report = _ok(_cli(gba, "cards", "report", "--format", "md")).stdout
     assert record["transfer_id"] in report and "GBA-SC-2026-0417" in report
-    audit = _ok(_cli(gba, "audit", "report", "s3://sovtrain-gba/runs/train", "--strict")).stdout
+    audit = _ok(_cli(gba, "audit", "report", "s3://sovtrain-hk/runs/prep",
+                     "s3://sovtrain-gba/runs/train", "--strict")).stdout  # fmt: skip
     assert record["transfer_id"] in audit and "GBA-SC-2026-0417" in audit
 
 

@@ -19,12 +19,16 @@ def data_prepare(recipe: RecipeArg, set_: SetOpt = None, cluster: ClusterOpt = "
 
     The residency admission check runs first: a refused job reads nothing.
     """
+    from sovtrain import storage
     from sovtrain.data.prepare import prepare
     from sovtrain.governance.admission import enforce
 
     loaded = load(recipe, set_)
     enforce(loaded.recipe, cluster or default_cluster(), f"{loaded.recipe.run.name}/prepare")
     prepared = prepare(loaded.recipe)
+    # the run's home names what prepared it: `audit report` reads a prepare-only run too
+    storage.write_text_atomic(storage.join(loaded.recipe.run.output_uri, "recipe.resolved.yaml"),
+                              loaded.resolved_yaml(), purpose="artifact")  # fmt: skip
     verb = "reused" if prepared.reused else "wrote"
     counts = {s: 0 for s in ("train", "heldout")}
     for shard in prepared.manifest["shards"]:
