@@ -17,9 +17,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
-from sovtrain.governance.report import _md_code, _md_escape
+from sovtrain.governance.report import render_page, report_environment
 
 ChainState = Literal["verified", "FAILED", "missing"]
 HeadState = Literal["match", "mismatch", "not-tracked", "unreachable", "no-tag", "n/a"]
@@ -242,28 +242,18 @@ def human_bytes(value: int | None) -> str:
 
 
 def _environment(autoescape: bool) -> Environment:
-    env = Environment(
-        loader=PackageLoader("sovtrain.governance", "templates"),
-        autoescape=autoescape,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["md"] = _md_escape
-    env.filters["code"] = _md_code
+    env = report_environment(autoescape)
     env.filters["bytes"] = human_bytes
     return env
 
 
 def render_markdown(report: Report) -> str:
-    return _environment(autoescape=False).get_template("audit_report.md.j2").render(r=report)
+    return render_page(_environment, "audit_report", report, "md")
 
 
 def render_html(report: Report) -> str:
-    """Standalone HTML: inline CSS, no scripts or external resources, everything escaped."""
-    return _environment(autoescape=True).get_template("audit_report.html.j2").render(r=report)
+    return render_page(_environment, "audit_report", report, "html")
 
 
 def render(report: Report, fmt: Literal["md", "html"]) -> str:
-    return render_html(report) if fmt == "html" else render_markdown(report)
+    return render_page(_environment, "audit_report", report, fmt)

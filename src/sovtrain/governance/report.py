@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -323,7 +324,9 @@ def _md_code(value: object) -> str:
     return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"
 
 
-def _environment(autoescape: bool) -> Environment:
+def report_environment(autoescape: bool) -> Environment:
+    """The governance reports' conventions (cards report, audit report): templates in
+    `governance/templates`, a missing value is an error, Markdown-escaping filters."""
     env = Environment(
         loader=PackageLoader("sovtrain.governance", "templates"),
         autoescape=autoescape,
@@ -334,19 +337,31 @@ def _environment(autoescape: bool) -> Environment:
     )
     env.filters["md"] = _md_escape
     env.filters["code"] = _md_code
+    return env
+
+
+def render_page(env: Callable[[bool], Environment], stem: str, report: object,
+                fmt: Literal["md", "html"]) -> str:  # fmt: skip
+    """`<stem>.md.j2` as Markdown, or `<stem>.html.j2` as standalone HTML (inline CSS, no
+    scripts or external resources, everything escaped)."""
+    html = fmt == "html"
+    return env(html).get_template(f"{stem}.{'html' if html else 'md'}.j2").render(r=report)
+
+
+def _environment(autoescape: bool) -> Environment:
+    env = report_environment(autoescape)
     env.globals["PERMISSIONS"] = PERMISSIONS
     env.globals["WARN_DAYS"] = WARN_DAYS
     return env
 
 
 def render_markdown(report: Report) -> str:
-    return _environment(autoescape=False).get_template("report.md.j2").render(r=report)
+    return render_page(_environment, "report", report, "md")
 
 
 def render_html(report: Report) -> str:
-    """Standalone HTML: inline CSS, no scripts or external resources, everything escaped."""
-    return _environment(autoescape=True).get_template("report.html.j2").render(r=report)
+    return render_page(_environment, "report", report, "html")
 
 
 def render(report: Report, fmt: Literal["md", "html"]) -> str:
-    return render_html(report) if fmt == "html" else render_markdown(report)
+    return render_page(_environment, "report", report, fmt)
