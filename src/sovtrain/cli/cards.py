@@ -9,12 +9,12 @@ prints without a traceback and turns into exit code 2.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from sovtrain.cli.options import ReportFormat, ReportFormatOpt, ReportOutputOpt, emit_report
 from sovtrain.governance.cards import (
     CardCheck,
     CardError,
@@ -30,11 +30,6 @@ cards_app = typer.Typer(
     "$SOVTRAIN_CARDS_DIR).",
     no_args_is_help=True,
 )
-
-
-class ReportFormat(StrEnum):
-    md = "md"
-    html = "html"
 
 
 def _policy_if_present() -> Policy | None:
@@ -150,15 +145,8 @@ def cards_approve(
 
 @cards_app.command("report")
 def cards_report(
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="md (Markdown) or html (standalone).")
-    ] = ReportFormat.md,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o", help="Write the report to FILE instead of stdout.", metavar="FILE"
-        ),
-    ] = None,
+    fmt: ReportFormatOpt = ReportFormat.md,
+    output: ReportOutputOpt = None,
     as_of: Annotated[
         str | None,
         typer.Option(
@@ -203,13 +191,7 @@ def cards_report(
         executed = collect(transfers)
     except TransferRecordError as err:
         raise CardError(f"--transfers: {err}") from None
-    text = render(report_for_dir(cards_dir(), today, executed), fmt.value)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {output} ({fmt.value}, {len(text):,} characters)", err=True)
+    emit_report(render(report_for_dir(cards_dir(), today, executed), fmt.value), output, fmt)
 
 
 @cards_app.command("model-digests")

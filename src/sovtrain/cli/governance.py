@@ -10,8 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sovtrain.cli.cards import ReportFormat
-from sovtrain.cli.options import ClusterOpt, RecipeArg, default_cluster
+from sovtrain.cli.options import (
+    ClusterOpt,
+    RecipeArg,
+    ReportFormat,
+    ReportFormatOpt,
+    ReportOutputOpt,
+    default_cluster,
+    emit_report,
+)
 from sovtrain.core.errors import PolicyRefused, SovtrainError
 
 residency_app = typer.Typer(help="Check where a job may run and write.", no_args_is_help=True)
@@ -94,15 +101,8 @@ def audit_report(
             metavar="RUN...",
         ),
     ],
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", "-f", help="md (Markdown) or html (standalone).")
-    ] = ReportFormat.md,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output", "-o", help="Write the report to FILE instead of stdout.", metavar="FILE"
-        ),
-    ] = None,
+    fmt: ReportFormatOpt = ReportFormat.md,
+    output: ReportOutputOpt = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -128,13 +128,7 @@ def audit_report(
     from sovtrain.governance.audit_report import render
 
     report = build_report(runs)
-    text = render(report, fmt.value)
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output} ({fmt.value}, {len(text):,} characters)", err=True)
+    emit_report(render(report, fmt.value), output, fmt)
     for run, failure in report.failed:
         typer.echo(f"FAILED {run.name}: {failure}", err=True)
     if report.failed and strict:

@@ -5,6 +5,7 @@ read and behave the same in `sovtrain train`, `data`, `residency`, `eval`, `expo
 from __future__ import annotations
 
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -46,3 +47,30 @@ def load(recipe: Path, overrides: list[str] | None) -> LoadedRecipe:
     from sovtrain.recipe import load_recipe
 
     return load_recipe(recipe, overrides or [])
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+# the governance reports' shared options (`cards report`, `audit report`)
+ReportFormatOpt = Annotated[
+    ReportFormat, typer.Option("--format", "-f", help="md (Markdown) or html (standalone).")
+]
+ReportOutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write the report to FILE instead of stdout.", metavar="FILE"
+    ),
+]
+
+
+def emit_report(text: str, output: Path | None, fmt: ReportFormat) -> None:
+    """A rendered report to stdout, or to FILE with one line on stderr saying so."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output} ({fmt.value}, {len(text):,} characters)", err=True)

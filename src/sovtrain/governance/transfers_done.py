@@ -141,27 +141,26 @@ def _card_terms(cards: Any) -> list[CardTerms]:
 
 def from_record(record: dict[str, Any], origin: str) -> ExecutedTransfer:
     """An ExecutedTransfer from a `transfer.json` (format 1)."""
-    return ExecutedTransfer(
-        transfer_id=str(record.get("transfer_id") or "unknown"),
-        time=str(record.get("time") or "unknown"),
-        from_region=record.get("source_region"),
-        to_region=record.get("destination_region"),
-        source_uri=record.get("source_uri"),
-        destination_uri=record.get("destination_uri"),
-        purpose=record.get("purpose"),
-        bytes=_int(record.get("bytes")),
-        files=len(record["files"]) if isinstance(record.get("files"), list) else None,
-        manifest_digest=record.get("manifest_digest"),
-        cards=_card_terms(record.get("cards")),
-        evidence=record.get("evidence") if isinstance(record.get("evidence"), dict) else None,
-        origin=origin,
-        complete=True,
+    files = record.get("files")
+    evidence = record.get("evidence")
+    return _executed(
+        record, origin, files=len(files) if isinstance(files, list) else None,
+        evidence=evidence if isinstance(evidence, dict) else None, complete=True,
         audit_hash=((record.get("audit") or {}).get("source") or {}).get("record_hash"),
-    )
+    )  # fmt: skip
 
 
 def from_ledger_record(record: dict[str, Any], origin: str, why: str) -> ExecutedTransfer:
     """What a ledger record alone says, when its transfer.json cannot be read."""
+    return _executed(
+        record, origin, files=_int(record.get("files")), evidence=None, complete=False,
+        audit_hash=record.get("hash"),
+        notes=[f"transfer.json not readable ({why}): shown as the ledger records it"],
+    )  # fmt: skip
+
+
+def _executed(record: dict[str, Any], origin: str, **view: Any) -> ExecutedTransfer:
+    """The fields a transfer.json and a ledger record spell alike, plus the view's own."""
     return ExecutedTransfer(
         transfer_id=str(record.get("transfer_id") or "unknown"),
         time=str(record.get("time") or "unknown"),
@@ -171,14 +170,10 @@ def from_ledger_record(record: dict[str, Any], origin: str, why: str) -> Execute
         destination_uri=record.get("destination_uri"),
         purpose=record.get("purpose"),
         bytes=_int(record.get("bytes")),
-        files=_int(record.get("files")),
         manifest_digest=record.get("manifest_digest"),
         cards=_card_terms(record.get("cards")),
-        evidence=None,
         origin=origin,
-        complete=False,
-        audit_hash=record.get("hash"),
-        notes=[f"transfer.json not readable ({why}): shown as the ledger records it"],
+        **view,
     )
 
 
