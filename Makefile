@@ -11,6 +11,10 @@ SFT_RUN ?= runs/finance-sft-smoke
 TORCH_PIN := torch==2.13.0
 DEEPSPEED_PIN := deepspeed==0.19.8
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# torchao beside the venv, not in it: the fp8 converter's CPU test puts it on its own
+# subprocess's path (installed in the venv, transformers would import it in every process).
+TORCHAO_PIN := torchao==0.18.0
+FP8_TEST_LIB := $(VENV)/extras
 # Debian packages the tests need: chromium renders the compliance report; slurm-wlm + munge
 # run the real two-node test cluster (tests/integration/slurm_cluster.py).
 SYSTEM_PACKAGES := chromium slurm-wlm munge
@@ -24,6 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install "$(TORCH_PIN)" setuptools wheel
 	$(PIP) install --no-build-isolation "$(DEEPSPEED_PIN)"
 	$(PIP) install -e ".[dev]"
+	$(PIP) install --no-deps --target $(FP8_TEST_LIB) "$(TORCHAO_PIN)"
 	@touch $@
 	@echo "setup complete: $(BIN)/sovtrain"
 

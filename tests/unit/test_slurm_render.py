@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import os
 import subprocess
 from pathlib import Path
@@ -149,3 +150,26 @@ def test_sweep_renders_a_job_array_with_one_run_per_task(tmp_path, monkeypatch):
         shared["run"]["output_uri"] = str(tmp_path / "fixed")
         render(JobSpec(write_recipe(tmp_path / "fixed.yaml", shared), "local-ci",
                        sweep=["train.optimizer.lr=1e-3,3e-3"]))  # fmt: skip
+
+
+def test_gpu_only_switches_are_checked_against_the_profile_before_queueing(
+    tmp_path, monkeypatch
+):
+    """fp8 on a cluster whose gpu_type has no fp8 tensor cores is refused at render time
+    (before hours in the queue); on one that has them, MFU's peak is still the bf16 one."""
+    from sovtrain.core.errors import HardwareError
+
+    monkeypatch.chdir(REPO)
+    recipe = REPO / "recipes/pretrain/finance-1b.yaml"
+    rendered = render(JobSpec(recipe, "hk-cyberport", overrides=["train.precision=fp8"]))
+    assert "SOVTRAIN_PEAK_TFLOPS=989.4" in rendered.script  # h800: the bf16 peak
+    clusters = tmp_path / "clusters"
+    shutil.copytree(REPO / "slurm" / "clusters", clusters)
+    profile = yaml.safe_load((clusters / "hk-cyberport.yaml").read_text())
+    (clusters / "hk-a100.yaml").write_text(
+        yaml.safe_dump({**profile, "name": "hk-a100", "gpu_type": "a100"})
+    )
+    monkeypatch.setenv("SOVTRAIN_CLUSTERS_DIR", str(clusters))
+    with pytest.raises(HardwareError, match="cluster hk-a100's gpu_type is a100"):
+        render(JobSpec(recipe, "hk-a100", overrides=["train.precision=fp8"]))
+    render(JobSpec(recipe, "hk-a100"))  # bf16 there is fine

@@ -78,11 +78,12 @@ def flops(
     out: dict[str, float | int | str] = {
         "params": cost.params,
         "flops_per_token": cost.flops_per_token,
+        "flops_per_token_causal": cost.flops_per_token_causal,
         "seq_len": cost.seq_len,
     }
     if gpus and tokens:
         try:
-            peak = lookup_tflops(device, r.train.precision) * 1e12
+            peak = lookup_tflops(device, r.train.weights_precision) * 1e12
         except KeyError as err:
             raise SovtrainError(str(err)) from None
         out.update(device=device, gpus=gpus, tokens=tokens, mfu=mfu)

@@ -30,6 +30,12 @@ class CheckpointError(SovtrainError):
     """A checkpoint is missing, incomplete or fails verification."""
 
 
+class HardwareError(SovtrainError):
+    """The recipe asks for something this machine's devices cannot run (fp8 without fp8
+    tensor cores, Triton kernels without a CUDA GPU); the message says which switch to
+    change."""
+
+
 class TrainingDiverged(SovtrainError):
     """The loss became NaN or infinite; training stopped before writing a bad checkpoint."""
 

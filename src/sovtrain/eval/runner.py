@@ -56,7 +56,7 @@ def load_checkpoint_model(recipe: Any, step_uri: str, vocab_size: int) -> torch.
     if recipe.finetune is not None and recipe.finetune.lora is not None:
         model = apply_lora(model, recipe.finetune.lora)
     with storage.local_dir(step_uri, purpose="checkpoint") as local:
-        weights, _ = consolidate(local, recipe.train.precision, recipe.deepspeed.zero_stage)
+        weights, _ = consolidate(local, recipe.train.weights_precision, recipe.deepspeed.zero_stage)
         load_into(model, weights, step_uri)
     return model.float().eval()
 

@@ -209,7 +209,7 @@ def export_hf(
     shard_bytes = parse_size(max_shard_size)  # bad options fail before any weight is read
     src = resolve_source(source)
     recipe = src.loaded.recipe
-    torch_dtype = export_dtype(dtype, recipe.train.precision)
+    torch_dtype = export_dtype(dtype, recipe.train.weights_precision)
     if storage.listdir(out_uri, purpose=_PURPOSE):
         raise SovtrainError(f"{out_uri} is not empty: export into a new directory")
     with (
@@ -221,7 +221,7 @@ def export_hf(
         out.mkdir()
         train_state = json.loads((step_dir / STATE).read_text())
         weights, weights_from = consolidate(
-            step_dir, recipe.train.precision, recipe.deepspeed.zero_stage
+            step_dir, recipe.train.weights_precision, recipe.deepspeed.zero_stage
         )
         tok_uri = storage.join(recipe.data.prepared_uri, "tokenizer")
         tokenizer = export_tokenizer(tok_uri, out, scratch, src.lineage)

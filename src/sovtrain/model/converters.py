@@ -1,15 +1,18 @@
 """Model converters: every transform of a built model before the engine wraps it.
 
-Why one place: LoRA today, and FP8 linears or fused kernels tomorrow, each rewrite the
-module tree between "the model is built or loaded" and "`deepspeed.initialize` sees it".
-Without a seam each would touch the session, eval and export. Here a converter is one class
-with a `name` and `convert(model, recipe) -> model`, and `converters_for(recipe)` is the one
-list the recipe selects from (torchtitan's `components/quantization` does the same). Adding
-FP8 later = one class + one line in `converters_for`.
+Why one place: fused kernels (Liger), float8 linears, the chunked loss and LoRA each
+rewrite the module tree between "the model is built or loaded" and "`deepspeed.initialize`
+sees it". Without a seam each would touch the session, eval and export. Here a converter is
+one class with a `name` and `convert(model, recipe) -> model`, and `converters_for(recipe)`
+is the one list the recipe selects from (torchtitan's `components/quantization` does the
+same).
 
-The order of the list is the order of application: structure-changing wrappers that own
-the parameters the optimizer sees (LoRA) go last, so a kernel swap underneath them happens
-on the base's own modules.
+The order of the list is the order of application: kernel swaps first (Liger replaces
+modules and, given the chunked loss, the forward), then float8 linears (Liger's SwiGLU keeps
+its `nn.Linear` projections, which fp8 then swaps), then the pure-PyTorch chunked loss when
+Liger has not taken the loss, and last the wrappers that own the parameters the optimizer
+sees (LoRA), so every swap underneath them happens on the base's own modules. What the
+hardware must offer for each is checked before the model is built (`model/hardware.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any, Protocol
 import torch
 
 from sovtrain.model.chunked_head import use_chunked_loss
+from sovtrain.model.fp8 import apply_fp8
+from sovtrain.model.kernels import apply_liger
 from sovtrain.recipe.schema import Recipe
 
 log = logging.getLogger(__name__)
@@ -60,10 +65,35 @@ class ChunkedLossConverter:
         return use_chunked_loss(model)
 
 
+@dataclass(frozen=True)
+class LigerConverter:
+    """`model.kernels: liger`: Liger-Kernel's Triton kernels (`model/kernels.py`)."""
+
+    name: str = "liger-kernels"
+
+    def convert(self, model: torch.nn.Module, recipe: Recipe) -> torch.nn.Module:
+        return apply_liger(model, recipe)
+
+
+@dataclass(frozen=True)
+class Float8Converter:
+    """`train.precision: fp8`: torchao float8 linears (`model/fp8.py`)."""
+
+    name: str = "float8-linears"
+
+    def convert(self, model: torch.nn.Module, recipe: Recipe) -> torch.nn.Module:
+        return apply_fp8(model, recipe)
+
+
 def converters_for(recipe: Recipe) -> list[ModelConverter]:
     """The converters this recipe asks for, in the order they apply."""
     converters: list[ModelConverter] = []
-    if recipe.train.cross_entropy == "chunked":
+    liger = recipe.model.kernels == "liger"
+    if liger:
+        converters.append(LigerConverter())
+    if recipe.train.precision == "fp8":
+        converters.append(Float8Converter())
+    if recipe.train.cross_entropy == "chunked" and not liger:  # Liger brings its fused one
         converters.append(ChunkedLossConverter())
     if recipe.finetune is not None and recipe.finetune.lora is not None:
         converters.append(LoraConverter())

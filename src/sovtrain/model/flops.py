@@ -19,8 +19,13 @@ times 3 for forward+backward:
 
     flops_per_token = 6*M + 12 * L * s * nh * d
 
-We count the full s x s attention (the convention of PaLM/Megatron MFU and exactly what eager
-attention executes), not the causal half that flash kernels skip. Embedding lookups, norms,
+That counts the full s x s attention (the convention of PaLM/Megatron MFU and exactly what
+eager attention executes): `mfu`. Flash and SDPA kernels skip the masked half of a causal
+attention, so Megatron-Bridge and MaxText count only it:
+
+    flops_per_token_causal = 6*M + 6 * L * s * nh * d       # `mfu_causal`
+
+Both are logged; the first is the one compared across runs here. Embedding lookups, norms,
 activations, softmax and the loss are not matmuls and are left out (they are < 1% here).
 
 Training compute for D tokens is C = flops_per_token * D (~= 6*P*D for long runs); at MFU eta
@@ -42,6 +47,7 @@ class ModelCost:
     params: int
     matmul_params: int
     flops_per_token: int
+    flops_per_token_causal: int  # attention's causal half only (`mfu_causal`)
     seq_len: int
 
 
@@ -74,10 +80,12 @@ def param_count(config: PretrainedConfig) -> int:
     return layers * (attention + mlp + norms) + h + embeddings
 
 
-def flops_per_token(config: PretrainedConfig, seq_len: int) -> int:
-    """Training (forward + backward) FLOPs per token at `seq_len`; see the module docstring."""
+def flops_per_token(config: PretrainedConfig, seq_len: int, causal: bool = False) -> int:
+    """Training (forward + backward) FLOPs per token at `seq_len`; see the module docstring.
+    `causal`: count only the unmasked half of the attention scores."""
     _, layers, _, nh, _, d, _ = _dims(config)
-    return 6 * matmul_params(config) + 12 * layers * seq_len * nh * d
+    attention = 12 * layers * seq_len * nh * d
+    return 6 * matmul_params(config) + (attention // 2 if causal else attention)
 
 
 def model_cost(config: PretrainedConfig, seq_len: int) -> ModelCost:
@@ -86,6 +94,7 @@ def model_cost(config: PretrainedConfig, seq_len: int) -> ModelCost:
         matmul_params=matmul_params(config),
         flops_per_token=flops_per_token(config, seq_len),
         seq_len=seq_len,
+        flops_per_token_causal=flops_per_token(config, seq_len, causal=True),
     )
 
 

@@ -313,8 +313,8 @@ def open_source(base: BaseModel, exact: bool) -> Iterator[TensorSource]:
             source: TensorSource = SafetensorsSource(local)
         else:
             recipe = base.run_recipe
-            state, _ = consolidate(local, recipe.train.precision, recipe.deepspeed.zero_stage,
-                                   exact, keep_dtype=True)  # fmt: skip
+            train, zero = recipe.train, recipe.deepspeed.zero_stage
+            state, _ = consolidate(local, train.weights_precision, zero, exact, keep_dtype=True)
             source = DictSource(state)
         try:
             yield source

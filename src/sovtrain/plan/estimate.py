@@ -74,7 +74,7 @@ def workload(recipe: Recipe, flops_formula: str = "full") -> Workload:
         flops_per_token=per_token,
         sequences_per_step=train.sequences_per_step,
         zero_stage=recipe.deepspeed.zero_stage,
-        precision=train.precision,
+        precision=train.weights_precision,
         checkpointing=recipe.deepspeed.activation_checkpointing,
         offload_optimizer=recipe.deepspeed.offload.optimizer == "cpu",
         offload_params=recipe.deepspeed.offload.params == "cpu",

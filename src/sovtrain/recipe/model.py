@@ -29,6 +29,10 @@ from sovtrain.recipe.base import Section, printable_uri, require_finite
 if TYPE_CHECKING:
     from transformers import PretrainedConfig
 
+# model_types whose Liger-Kernel patch (`apply_liger_kernel_to_<arch>`) we have checked
+# against transformers 5: the bilingual bases' families (Yi and DeepSeek dense are llama)
+LIGER_ARCHS = ("llama", "mistral", "qwen2", "qwen3")
+
 _ARCH_REQUIRED = (
     "Field required (a transformers model_type such as 'llama'), unless init_from names a "
     "base, whose architecture is then used"
@@ -50,6 +54,14 @@ class ModelSection(Section):
         None, description="Run, checkpoint or HF directory to start from (its architecture)."
     )
     attn_implementation: Literal["sdpa", "eager", "flash_attention_2"] = "sdpa"
+    kernels: Literal["none", "liger"] = Field(
+        "none",
+        description=(
+            "Fused kernels. liger: Liger-Kernel's Triton RMSNorm, RoPE, SwiGLU and (with "
+            "train.cross_entropy chunked) fused linear cross-entropy, patched into the "
+            f"model; CUDA only. Architectures: {', '.join(LIGER_ARCHS)}."
+        ),
+    )
 
     _printable = field_validator("init_from")(lambda cls, v: printable_uri(v))
     _finite = field_validator("config")(lambda cls, v: require_finite(v))
@@ -65,6 +77,17 @@ class ModelSection(Section):
             )
             raise ValidationError.from_exception_data(cls.__name__, [detail])
         return data
+
+    @model_validator(mode="after")
+    def _liger_knows_arch(self) -> ModelSection:
+        """With a base the architecture is known only when it is read (`model.kernels`
+        checks it there); a named one is checked now."""
+        if self.kernels == "liger" and self.arch is not None and self.arch not in LIGER_ARCHS:
+            raise ValueError(
+                f"model.kernels: liger has no kernels for arch {self.arch!r} here (supported: "
+                f"{', '.join(LIGER_ARCHS)}); set model.kernels: none"
+            )
+        return self
 
     @field_validator("arch")
     @classmethod

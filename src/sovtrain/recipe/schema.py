@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from sovtrain.recipe.base import BatchSplitError, Section, printable_uri, require_finite
+from sovtrain.recipe.base import Section, printable_uri, require_finite
 from sovtrain.recipe.finetune_eval import EvalSection, FinetuneSection, HarnessSection, LoraSection
 from sovtrain.recipe.model import ModelSection
 from sovtrain.recipe.sources import (
@@ -30,9 +30,10 @@ from sovtrain.recipe.sources import (
     SyntheticChatSource,
     SyntheticSource,
 )
+from sovtrain.recipe.train import OptimizerSection, TrainSection
 
-# The source models live in sources.py, ModelSection in model.py; this module stays the one
-# place to import from.
+# The source models live in sources.py, ModelSection in model.py, TrainSection in train.py;
+# this module stays the one place to import from.
 __all__ = [
     "CHAT_KINDS",
     "ChatFilesSource",
@@ -177,131 +178,6 @@ class DataSection(Section):
         if len(set(names)) != len(names):
             raise ValueError(f"source names must be unique, got {names}")
         return sources
-
-
-class OptimizerSection(Section):
-    lr: float = Field(
-        3e-4,
-        description="Peak AdamW learning rate, 0 < lr <= 1.",
-        json_schema_extra={"exclusiveMinimum": 0, "maximum": 1},
-    )
-    min_lr_ratio: float = Field(0.1, ge=0, le=1)
-    weight_decay: float = Field(0.1, ge=0)
-    betas: tuple[float, float] = (0.9, 0.95)
-    eps: float = Field(1e-8, gt=0)
-    warmup_steps: int = Field(100, ge=0)
-
-    @field_validator("lr")
-    @classmethod
-    def _sane_lr(cls, value: float) -> float:
-        if not 0 < value <= 1:
-            raise ValueError(
-                "must be in (0, 1]: AdamW diverges at once above 1 (typical: 1e-5 to 1e-2), "
-                "and past 3.4e38 the value overflows float32"
-            )
-        return value
-
-    @field_validator("betas")
-    @classmethod
-    def _betas_below_one(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if not all(0 <= beta < 1 for beta in value):
-            raise ValueError("AdamW betas must be in [0, 1) (e.g. [0.9, 0.95])")
-        return value
-
-
-class TrainSection(Section):
-    seq_len: int = Field(2048, ge=8)
-    micro_batch: int = Field(1, ge=1, description="Sequences per device per micro step.")
-    global_batch_sequences: int | None = Field(None, ge=1)
-    global_batch_tokens: int | None = Field(None, ge=8)
-    max_steps: int | None = Field(None, ge=1)
-    max_tokens: int | None = Field(None, ge=1)
-    optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
-    grad_clip: float = Field(1.0, ge=0, description="Max global grad norm; 0 disables.")
-    precision: Literal["bf16", "fp16", "fp32"] = "bf16"
-    cross_entropy: Literal["chunked", "full"] = Field(
-        "chunked",
-        description=(
-            "How the loss meets the LM head. chunked: the head matmul and the cross-entropy "
-            "run chunk by chunk over tokens, so the fp32 logits of micro_batch x seq_len x "
-            "vocab never exist (same loss and gradients). full: transformers' own loss on "
-            "the whole logits. Architectures chunked does not know, a LoRA-wrapped lm_head "
-            "and ZeRO-3 take the full path with one info line."
-        ),
-    )
-    log_interval: int = Field(10, ge=1)
-    eval_interval: int = Field(100, ge=1)
-    eval_batches: int = Field(8, ge=1)
-    collective_timeout_s: float = Field(
-        1800,
-        gt=0,
-        description=(
-            "Seconds a rank may make no progress inside the training loop (a step, an eval, "
-            "a checkpoint save, the stop agreement) before every rank exits 5, naming the "
-            "stalled rank(s). Must exceed the longest legitimate wait in the loop: with a "
-            "synchronous checkpoint the others wait while rank 0 hashes it "
-            "(checkpoint.async shortens that wait). Tests set it low."
-        ),
-    )
-    setup_timeout_s: float = Field(
-        6 * 3600,
-        gt=0,
-        description=(
-            "Seconds a collective may wait during set-up, before the loop: rank 0 preparing "
-            "data, verifying checkpoints or loading a base while the others wait. Prepare "
-            "large corpora beforehand with `sovtrain data prepare`."
-        ),
-    )
-
-    @model_validator(mode="after")
-    def _one_batch_and_one_horizon(self) -> TrainSection:
-        if (self.global_batch_sequences is None) == (self.global_batch_tokens is None):
-            raise ValueError("set exactly one of global_batch_sequences or global_batch_tokens")
-        if (self.max_steps is None) == (self.max_tokens is None):
-            raise ValueError("set exactly one of max_steps or max_tokens")
-        if self.global_batch_tokens is not None and self.global_batch_tokens % self.seq_len:
-            raise ValueError("global_batch_tokens must be a multiple of seq_len")
-        if self.sequences_per_step % self.micro_batch:
-            raise ValueError(
-                f"the global batch ({self._batch_field()}) must be a positive multiple of "
-                f"micro_batch ({self.micro_batch}): each optimizer step runs whole micro "
-                "batches on every rank"
-            )
-        return self
-
-    def _batch_field(self) -> str:
-        if self.global_batch_sequences is not None:
-            return f"global_batch_sequences {self.global_batch_sequences}"
-        return f"global_batch_tokens {self.global_batch_tokens} = {self.sequences_per_step} seqs"
-
-    @property
-    def sequences_per_step(self) -> int:
-        if self.global_batch_sequences is not None:
-            return self.global_batch_sequences
-        assert self.global_batch_tokens is not None
-        return self.global_batch_tokens // self.seq_len
-
-    @property
-    def tokens_per_step(self) -> int:
-        return self.sequences_per_step * self.seq_len
-
-    @property
-    def total_steps(self) -> int:
-        if self.max_steps is not None:
-            return self.max_steps
-        assert self.max_tokens is not None
-        return -(-self.max_tokens // self.tokens_per_step)
-
-    def grad_accumulation(self, world_size: int) -> int:
-        """Micro steps per optimizer step so that the global batch holds at any world size."""
-        per_micro = self.micro_batch * world_size
-        if self.sequences_per_step % per_micro:
-            raise BatchSplitError(
-                f"train: global batch of {self.sequences_per_step} sequences is not divisible "
-                f"by micro_batch ({self.micro_batch}) x world size ({world_size}) = {per_micro}: "
-                "change the global batch, micro_batch or the number of ranks"
-            )
-        return self.sequences_per_step // per_micro
 
 
 class OffloadSection(Section):

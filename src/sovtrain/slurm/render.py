@@ -80,10 +80,16 @@ def render(spec: JobSpec) -> Rendered:
     sweep = _sweep_overrides(spec, loaded)
     env = dict(spec.extra_env)
     if profile.gpu_type:
+        from sovtrain.model.devices import lookup_device
+        from sovtrain.model.hardware import require_device_type
         from sovtrain.model.peak import lookup_tflops
 
+        train = loaded.recipe.train
+        require_device_type(
+            loaded.recipe, lookup_device(profile.gpu_type), f"cluster {profile.name}'s gpu_type"
+        )
         env["SOVTRAIN_PEAK_TFLOPS"] = (
-            f"{lookup_tflops(profile.gpu_type, loaded.recipe.train.precision):g}"
+            f"{lookup_tflops(profile.gpu_type, train.weights_precision):g}"
         )
     context = {
         "recipe_path": str(spec.recipe.resolve()),

@@ -36,7 +36,7 @@ def deepspeed_config(
         "train_batch_size": train.micro_batch * accumulation * world_size,
         "gradient_clipping": train.grad_clip,
         "zero_optimization": zero,
-        "bf16": {"enabled": train.precision == "bf16"},
+        "bf16": {"enabled": train.weights_precision == "bf16"},  # fp8 trains bf16 weights
         "fp16": {
             "enabled": train.precision == "fp16",
             "loss_scale": 0,

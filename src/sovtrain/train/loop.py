@@ -70,7 +70,7 @@ class RunSummary:
     train_loss: float
     eval_loss: float
     tokens_per_s: float
-    mfu: float
+    mfu: float  # full attention; `mfu_causal` counts its causal half (`model/flops.py`)
     last_checkpoint: SavedCheckpoint | None
     losses: list[tuple[int, float]] = field(default_factory=list)
     stopped_by: str | None = None  # the signal that made this invocation checkpoint and stop
@@ -78,6 +78,7 @@ class RunSummary:
     # resumed invocation, or when the run starts from scratch)
     eval_loss_before: float = math.nan
     eval_step: int | None = None  # the step `eval_loss` was measured at
+    mfu_causal: float = math.nan
     # GPU board energy, J: the run's total, the same x site PUE, this invocation's share;
     # None when this invocation measured none (CPU, no NVML)
     energy_j: float | None = None
@@ -235,6 +236,7 @@ class Trainer:
             eval_step=evals.step if evals and not math.isnan(eval_loss) else None,
             tokens_per_s=_steady(self._rates, "tokens_per_s") if steps_run else math.nan,
             mfu=_steady(self._rates, "mfu") if steps_run else math.nan,
+            mfu_causal=_steady(self._rates, "mfu_causal") if steps_run else math.nan,
             last_checkpoint=self._last_saved,
             losses=self.losses,
             stopped_by=end.signal if end else None,

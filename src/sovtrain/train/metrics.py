@@ -49,11 +49,13 @@ class DeviceAccumulator:
 
 @dataclass
 class ThroughputMeter:
-    """Tokens/s, TFLOPS and MFU between two logging points."""
+    """Tokens/s, TFLOPS and MFU between two logging points; `mfu` counts the full attention,
+    `mfu_causal` its causal half (`model/flops.py`)."""
 
     flops_per_token: float
     peak_flops_per_device: float
     world_size: int
+    flops_per_token_causal: float = math.nan
     _last_time: float = field(default_factory=time.perf_counter)
     _last_tokens: int = 0
     _last_step: int = 0
@@ -78,5 +80,6 @@ class ThroughputMeter:
             "tokens_per_s_per_device": per_device,
             "tflops_per_device": achieved / 1e12,
             "mfu": achieved / self.peak_flops_per_device,
+            "mfu_causal": per_device * self.flops_per_token_causal / self.peak_flops_per_device,
             "step_time": elapsed / steps,
         }

@@ -7,6 +7,7 @@ import math
 from rich.console import Console
 
 from sovtrain import storage
+from sovtrain.recipe.schema import Recipe
 from sovtrain.train.energy import kwh
 from sovtrain.train.loop import RunSummary
 from sovtrain.train.session import Session
@@ -21,7 +22,7 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
         (
             "run",
             f"{recipe.run.name} ({session.ctx.world_size} process(es), "
-            f"ZeRO-{recipe.deepspeed.zero_stage}, {recipe.train.precision})",
+            f"ZeRO-{recipe.deepspeed.zero_stage}, {_switches(recipe)})",
         ),
         ("steps", f"{summary.final_step} ({summary.tokens_seen:,} tokens)"),
         (
@@ -31,7 +32,7 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
         eval_row(summary),
         *(row for hook in session.trainer.hooks.hooks for row in hook.summary_rows()),
         ("throughput", f"{summary.tokens_per_s:,.0f} tokens/s"),
-        ("MFU", f"{100 * summary.mfu:.1f}% of {session.peak / 1e12:.3g} TFLOPS/device"),
+        mfu_row(session, summary),
         *energy_rows(summary, session.admission.site.cluster.pue),
         ("checkpoint", ckpt),
         ("MLflow run", run_id),
@@ -41,6 +42,16 @@ def summary_rows(session: Session, summary: RunSummary) -> list[tuple[str, str]]
     if storage.local_path(recipe.run.output_uri) is not None:
         rows.append(("output", str(storage.local_path(recipe.run.output_uri))))
     return rows
+
+
+def mfu_row(session: Session, summary: RunSummary) -> tuple[str, str]:
+    """Both conventions (`model/flops.py`); an fp8 run's peak is the bf16 one, and says so."""
+    train = session.loaded.recipe.train
+    peak = f"{session.peak / 1e12:.3g} TFLOPS/device"
+    if train.precision == "fp8":
+        peak += " (the bf16 peak: fp8 is measured against it)"
+    both = f"{100 * summary.mfu:.1f}% (full attention), {100 * summary.mfu_causal:.1f}% causal"
+    return "MFU", f"{both}, of {peak}"
 
 
 def eval_row(summary: RunSummary) -> tuple[str, str]:
@@ -84,3 +95,14 @@ def print_summary(session: Session, summary: RunSummary) -> None:
 def _vocab_size(session: Session) -> int:
     module = session.trainer.engine.module
     return int(module.config.vocab_size)  # a peft wrapper forwards .config to its base
+
+
+def _switches(recipe: Recipe) -> str:
+    """Precision and the speed switches that are on, e.g. `fp8 rowwise, liger, compiled`."""
+    train = recipe.train
+    parts = [f"fp8 {train.fp8_recipe}" if train.precision == "fp8" else train.precision]
+    if recipe.model.kernels != "none":
+        parts.append(recipe.model.kernels)
+    if train.compile:
+        parts.append("compiled")
+    return ", ".join(parts)

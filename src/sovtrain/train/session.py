@@ -29,6 +29,7 @@ from sovtrain.governance.lineage import compliance_tags, dataset_inputs
 from sovtrain.model.build import build_config, build_model
 from sovtrain.model.converters import convert_model
 from sovtrain.model.flops import model_cost
+from sovtrain.model.hardware import Accelerator, require_accelerator
 from sovtrain.model.peak import device_key, peak_flops
 from sovtrain.recipe.load import LoadedRecipe
 from sovtrain.tracking import (
@@ -95,8 +96,9 @@ def build_engine(
 ):
     """transformers model -> converters -> AdamW + schedule -> deepspeed.initialize.
 
-    The converters (`model.converters`: LoRA today, FP8 or fused kernels tomorrow) run in
-    this one place, after the weights are in and before the optimizer sees the parameters.
+    The converters (`model.converters`: Liger kernels, float8 linears, the chunked loss,
+    LoRA) run in this one place, after the weights are in and before the optimizer sees the
+    parameters; `train.compile` compiles the engine's module once DeepSpeed has wrapped it.
     `load_universal`: the checkpoint to resume was written at another world size.
     """
     import deepspeed
@@ -117,6 +119,8 @@ def build_engine(
     engine, _, _, _ = deepspeed.initialize(
         model=model, optimizer=optimizer, lr_scheduler=schedule, config=config
     )
+    if recipe.train.compile:  # compiles the module in place: the state dict keeps its keys
+        engine.compile()
     return engine, config
 
 
@@ -136,10 +140,11 @@ def start_from_base(
     return load_base(
         base,
         build_config(recipe.model, vocab_size),
-        precision=recipe.train.precision,
+        precision=recipe.train.weights_precision,
         attn=recipe.model.attn_implementation,
         where=init_from,
-        exact=recipe.train.precision == "fp32",  # a bf16 fine-tune rounds the masters anyway
+        exact=recipe.train.weights_precision
+        == "fp32",  # a bf16 fine-tune rounds the masters anyway
         rank=ctx.rank,
         ds_config=ds_config if zero3 else None,
     )
@@ -289,6 +294,7 @@ def open_session(
 ) -> Session:
     recipe = loaded.recipe
     ctx = init_distributed(recipe.train.setup_timeout_s)  # the loop's bound comes later
+    require_accelerator(recipe, Accelerator.of(ctx.device))  # fp8, liger: before any write
     admission = claim_run(loaded, ctx, cluster)  # before any byte moves
     prepare_on_rank0(loaded, ctx)
     shards_uri = storage.join(recipe.data.prepared_uri, "shards")
@@ -308,8 +314,8 @@ def open_session(
     report_world_size_change(plan, recipe.train, state.step, tracker)
     state.mlflow_run_id = tracker.run_id if ctx.is_main else state.mlflow_run_id
     cost = model_cost(build_config(recipe.model, vocab_size), recipe.train.seq_len)
-    peak = peak_flops(ctx.device, recipe.train.precision, peak_tflops)
-    meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size)
+    peak = peak_flops(ctx.device, recipe.train.weights_precision, peak_tflops)  # fp8: bf16's
+    meter = ThroughputMeter(cost.flops_per_token, peak, ctx.world_size, cost.flops_per_token_causal)
     writer = AsyncCheckpointWriter(store) if recipe.checkpoint.async_save else store
     watchdog = Watchdog.for_world(recipe.train.collective_timeout_s, ctx.rank, ctx.world_size)
     energy = energy_meter(ctx, admission)
