@@ -330,6 +330,7 @@ class Runner:
                 code = subprocess.run(
                     cmd,
                     env=env,
+                    cwd=REPO,  # recipes name data_cards/ relative to the repo root
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     timeout=None if math.isinf(left) else left,

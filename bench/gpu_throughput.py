@@ -245,7 +245,7 @@ def render(lines: list[dict[str, Any]], title: str, out: Path) -> None:
             x["variant"],
             f"{x['micro_batch']}x{x['accumulation']}",
             num(x["tokens_per_s"], ",.0f"),
-            num(x["tflops_per_device"], ".1f"),
+            num(x["tflops_per_device"], ".3g"),
             num(x["mfu"], ".1%"),
             num(x["mfu_causal"], ".1%"),
             num(x["peak_gb"], ".1f"),
