@@ -214,9 +214,13 @@ def test_the_cards_compute_section_has_energy_only_when_the_run_measured_it(worl
             manifest={},
             manifest_digest="0" * 64,
             energy=figures,
+            compute={"device": "h100-sxm", "mfu": 0.406, "mfu_causal": mfu_causal},
         )
-        for figures in (energy, None)
+        for figures, mfu_causal in ((energy, 0.365), (None, None))
     ]
     compute = cards[0].split("## Training compute", 1)[1]
     assert "- energy (GPU boards, all ranks): 2 kWh; with the site's PUE: 2.6 kWh" in compute
+    assert "- MFU (last logged): 40.6% counting the full attention, 36.5% counting its " in compute
     assert "energy" not in cards[1].split("## Training compute", 1)[1]
+    # a run logged before mfu_causal existed: the one figure, said as what it counts
+    assert "- MFU (last logged): 40.6% counting the full attention\n" in cards[1]

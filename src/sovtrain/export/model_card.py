@@ -160,7 +160,7 @@ def _compute(compute: dict[str, Any] | None) -> dict[str, Any] | None:
     """Every figure the template may show (None: not recorded); None when there are none."""
     if not compute:
         return None
-    keys = ("world_size", "tokens_per_s", "mfu", "gpu_hours", "wall_hours")
+    keys = ("world_size", "tokens_per_s", "mfu", "mfu_causal", "gpu_hours", "wall_hours")
     return {"device": compute.get("device", "?"), **{k: compute.get(k) for k in keys}}
 
 
@@ -379,6 +379,7 @@ def training_compute(recipe: Any, run_uri: str, state: dict[str, Any]) -> dict[s
         "world_size": world,
         "device": device or None,
         "mfu": metrics.get("mfu"),
+        "mfu_causal": metrics.get("mfu_causal"),
         "tokens_per_s": metrics.get("tokens_per_s"),
     }
     if run.end_time and run.start_time:
