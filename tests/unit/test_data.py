@@ -258,3 +258,31 @@ def test_mixture_sampler_resume_and_rank_split():
         from sovtrain.data.loader import MixtureSampler
 
         MixtureSampler({"finance/en": (0, 5)}, {"finance/xx": 1.0}, 0, 0, 1, 1)
+
+
+class _Rows:
+    """A dataset of 100 rows whose row i holds the value i (only `rows` is read)."""
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        return np.repeat(np.asarray(indices, dtype=np.int64)[:, None], 4, axis=1)
+
+
+def test_loader_hands_out_the_sampler_order_and_closes_while_its_filler_is_blocked():
+    """The filler blocks on a full queue (no polling wake-ups); `close` must still end it."""
+    import threading
+    import time
+
+    import torch
+
+    from sovtrain.data.loader import BatchLoader
+
+    reference = StreamSampler(100, seed=3, rank=0, world_size=1, micro_batch=2)
+    loader = BatchLoader(_Rows(), StreamSampler(100, 3, 0, 1, 2), torch.device("cpu"), prefetch=2)
+    for _ in range(5):
+        assert loader.next()[:, 0].tolist() == reference.next_indices().tolist()
+    assert loader.position == reference.position
+    time.sleep(0.2)  # the queue is full again: the filler is blocked in put()
+    started = time.monotonic()
+    loader.close()
+    assert time.monotonic() - started < 1.0
+    assert not any(t is loader._thread for t in threading.enumerate())

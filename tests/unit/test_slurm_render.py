@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-import shutil
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -152,9 +152,7 @@ def test_sweep_renders_a_job_array_with_one_run_per_task(tmp_path, monkeypatch):
                        sweep=["train.optimizer.lr=1e-3,3e-3"]))  # fmt: skip
 
 
-def test_gpu_only_switches_are_checked_against_the_profile_before_queueing(
-    tmp_path, monkeypatch
-):
+def test_gpu_only_switches_are_checked_against_the_profile_before_queueing(tmp_path, monkeypatch):
     """fp8 on a cluster whose gpu_type has no fp8 tensor cores is refused at render time
     (before hours in the queue); on one that has them, MFU's peak is still the bf16 one."""
     from sovtrain.core.errors import HardwareError

@@ -9,8 +9,10 @@ cheap to checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -194,22 +196,23 @@ class BatchLoader:
             rows = torch.from_numpy(self.dataset.rows(self.sampler.next_indices()))
             if self._pin:
                 rows = rows.pin_memory()
-            item = (self.sampler.position, rows)
-            while not self._stop.is_set():
-                try:
-                    self._queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
+            # blocks while the queue is full, with no polling: on a CPU run every wake-up of
+            # this thread takes a core from the step's OpenMP threads (`close` unblocks it)
+            self._queue.put((self.sampler.position, rows))
 
     def next(self) -> torch.Tensor:
         position, rows = self._queue.get()
         self._consumed_position = position
         return rows.to(self.device, non_blocking=True)
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the filler: draining the queue releases a `put` blocked on it."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        deadline = time.monotonic() + timeout_s
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                self._queue.get_nowait()
+            self._thread.join(timeout=0.05)
 
 
 def make_sampler(

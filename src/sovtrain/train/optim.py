@@ -13,8 +13,12 @@ from sovtrain.recipe.schema import OptimizerSection
 def build_optimizer(model: torch.nn.Module, cfg: OptimizerSection, device: torch.device):
     """Decay 2-D weights only (norm gains and biases are not regularised).
 
-    On CUDA the fused AdamW kernel updates all parameters in a few launches instead of a
-    loop of small kernels per tensor.
+    The fused AdamW kernel, on every device: on CUDA it updates all parameters in a few
+    launches instead of a loop of small kernels per tensor; on a CPU it updates in one pass
+    with no temporaries. That matters under DeepSpeed, whose ZeRO optimizer steps one flat
+    fp32 partition: the for-loop AdamW's `sqrt` and `div` then allocate partition-sized
+    temporaries, fresh (page-faulting) memory every step, 2-3% of the smoke recipe's step
+    on 2 cores (`bench/step_time.py`, issue 18's closing note).
     """
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
@@ -26,7 +30,7 @@ def build_optimizer(model: torch.nn.Module, cfg: OptimizerSection, device: torch
         for params, wd in ((decay, cfg.weight_decay), (no_decay, 0.0))
         if params  # DeepSpeed drops empty groups (LoRA has no 1-D trainables): so do we
     ]
-    fused = device.type == "cuda"
+    fused = device.type in ("cuda", "cpu")  # other backends: PyTorch's default implementation
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, fused=fused)
 
 
