@@ -61,9 +61,9 @@ def apply_liger(model: torch.nn.Module, recipe: Recipe) -> torch.nn.Module:
 
     model_type = str(getattr(model.config, "model_type", None))
     options = liger_options(recipe, model_type)
-    why_not = _fused_loss_why_not(recipe)
-    if why_not is not None:
-        log.info("model.kernels liger: transformers' cross-entropy kept (%s)", why_not)
+    if not options["fused_linear_cross_entropy"]:
+        log.info("model.kernels liger: transformers' cross-entropy kept (%s)",
+                 _fused_loss_why_not(recipe))  # fmt: skip
     patch: Any = getattr(liger, f"apply_liger_kernel_to_{model_type}")
     patch(model=model, **options)
     return model
